@@ -1,0 +1,1 @@
+"""antrea-ci: Dagger pipelines that build, test and publish Antrea's images."""

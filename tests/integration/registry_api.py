@@ -1,0 +1,73 @@
+"""Read images back from a registry over its HTTP API (distribution v2), no engine involved."""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+MANIFEST_TYPES = ", ".join(
+    [
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    user: str
+    password: str
+
+
+def _get(url: str, credentials: Credentials | None) -> bytes:
+    request = urllib.request.Request(url, headers={"Accept": MANIFEST_TYPES})
+    if credentials:
+        token = base64.b64encode(f"{credentials.user}:{credentials.password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body: bytes = response.read()
+        return body
+
+
+def split_reference(reference: str) -> tuple[str, str, str]:
+    """Split HOST/REPO:TAG or HOST/REPO@DIGEST into (host, repository, tag or digest)."""
+    host, _, rest = reference.partition("/")
+    if "@" in rest:
+        repository, _, tag = rest.partition("@")
+    else:
+        repository, _, tag = rest.rpartition(":")
+    return host, repository, tag
+
+
+def manifest(reference: str, credentials: Credentials | None = None) -> dict[str, object]:
+    """The manifest or index a reference points at."""
+    host, repository, tag = split_reference(reference)
+    document: dict[str, object] = json.loads(
+        _get(f"http://{host}/v2/{repository}/manifests/{tag}", credentials)
+    )
+    return document
+
+
+def blob(reference: str, digest: str, credentials: Credentials | None = None) -> dict[str, object]:
+    """A JSON blob (an image config) of the repository a reference names."""
+    host, repository, _ = split_reference(reference)
+    document: dict[str, object] = json.loads(
+        _get(f"http://{host}/v2/{repository}/blobs/{digest}", credentials)
+    )
+    return document
+
+
+def exists(reference: str, credentials: Credentials | None = None) -> bool:
+    """Whether the registry holds a manifest for the reference."""
+    try:
+        manifest(reference, credentials)
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            return False
+        raise
+    return True
