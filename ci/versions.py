@@ -41,6 +41,8 @@ class Pins:
     cni_plugin_names: tuple[str, ...]
     distro_image: str
     go_image: str
+    iptables_wrapper_repository: str
+    iptables_wrapper_commit: str
 
 
 @cache
@@ -57,6 +59,8 @@ def pins() -> Pins:
         cni_plugin_names=tuple(values["CNI_PLUGINS"].split(",")),
         distro_image=values["DISTRO_IMAGE"],
         go_image=values["GO_IMAGE"],
+        iptables_wrapper_repository=values["IPTABLES_WRAPPER_REPOSITORY"],
+        iptables_wrapper_commit=values["IPTABLES_WRAPPER_COMMIT"],
     )
 
 

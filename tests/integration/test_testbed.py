@@ -10,9 +10,10 @@ from pathlib import Path
 
 import dagger
 import pytest
-from conftest import TestBed
 from dagger import dag
-from registry_api import Credentials, blob, exists, manifest
+
+from tests.registry_api import Credentials, blob, exists, manifest
+from tests.testbed import OfflineTestBed
 
 pytestmark = pytest.mark.engine
 
@@ -30,7 +31,7 @@ def _unique(name: str) -> str:
 
 @pytest.mark.parametrize(("platform", "machine"), SEED_PLATFORMS.items())
 async def test_containers_run_on_each_platform(
-    engine: TestBed, platform: str, machine: str
+    engine: OfflineTestBed, platform: str, machine: str
 ) -> None:
     uname = await (
         dag.container(platform=dagger.Platform(platform))
@@ -42,7 +43,7 @@ async def test_containers_run_on_each_platform(
 
 
 @pytest.mark.parametrize("platform", SEED_PLATFORMS)
-async def test_go_builder_runs_on_each_platform(engine: TestBed, platform: str) -> None:
+async def test_go_builder_runs_on_each_platform(engine: OfflineTestBed, platform: str) -> None:
     goarch = platform.split("/")[1]
     version = await (
         dag.container(platform=dagger.Platform(platform))
@@ -54,7 +55,7 @@ async def test_go_builder_runs_on_each_platform(engine: TestBed, platform: str) 
     assert version.strip().endswith(f"linux/{goarch}")
 
 
-async def test_multi_platform_publish_lists_exactly_the_platforms(engine: TestBed) -> None:
+async def test_multi_platform_publish_lists_exactly_the_platforms(engine: OfflineTestBed) -> None:
     variants = [
         dag.container(platform=dagger.Platform(platform))
         .from_(engine.distro_image)
@@ -68,16 +69,16 @@ async def test_multi_platform_publish_lists_exactly_the_platforms(engine: TestBe
     index = manifest(published)
     listed = {
         (m["platform"]["os"], m["platform"]["architecture"], m["platform"].get("variant"))
-        for m in index["manifests"]  # type: ignore[attr-defined]
+        for m in index["manifests"]
     }
     assert listed == {("linux", "amd64", None), ("linux", "arm64", None), ("linux", "arm", "v7")}
-    for entry in index["manifests"]:  # type: ignore[attr-defined]
+    for entry in index["manifests"]:
         image = manifest(f"{published.split('@')[0]}@{entry['digest']}")
-        config = blob(published, image["config"]["digest"])  # type: ignore[index]
+        config = blob(published, image["config"]["digest"])
         assert config["architecture"] == entry["platform"]["architecture"]
 
 
-async def test_protected_registry_refuses_a_wrong_password(engine: TestBed) -> None:
+async def test_protected_registry_refuses_a_wrong_password(engine: OfflineTestBed) -> None:
     reference = f"{engine.auth_registry}/{_unique('refused')}"
     wrong = "not-the-password-" + uuid.uuid4().hex
     image = (
@@ -94,7 +95,7 @@ async def test_protected_registry_refuses_a_wrong_password(engine: TestBed) -> N
     assert not exists(reference, credentials)
 
 
-async def test_protected_registry_accepts_the_password_as_a_secret(engine: TestBed) -> None:
+async def test_protected_registry_accepts_the_password_as_a_secret(engine: OfflineTestBed) -> None:
     reference = f"{engine.auth_registry}/{_unique('accepted')}"
     password = dag.set_secret("registry-password", engine.auth_password)
     published = await (
@@ -106,7 +107,7 @@ async def test_protected_registry_accepts_the_password_as_a_secret(engine: TestB
     assert exists(published, Credentials(engine.auth_user, engine.auth_password))
 
 
-def test_second_up_reuses_everything(testbed: TestBed) -> None:
+def test_second_up_reuses_everything(testbed: OfflineTestBed) -> None:
     started = time.monotonic()
     result = subprocess.run(
         [str(REPO_ROOT / "tests/engine/up")], capture_output=True, text=True, check=True

@@ -7,6 +7,7 @@ import json
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from typing import Any
 
 MANIFEST_TYPES = ", ".join(
     [
@@ -44,19 +45,19 @@ def split_reference(reference: str) -> tuple[str, str, str]:
     return host, repository, tag
 
 
-def manifest(reference: str, credentials: Credentials | None = None) -> dict[str, object]:
+def manifest(reference: str, credentials: Credentials | None = None) -> dict[str, Any]:
     """The manifest or index a reference points at."""
     host, repository, tag = split_reference(reference)
-    document: dict[str, object] = json.loads(
+    document: dict[str, Any] = json.loads(
         _get(f"http://{host}/v2/{repository}/manifests/{tag}", credentials)
     )
     return document
 
 
-def blob(reference: str, digest: str, credentials: Credentials | None = None) -> dict[str, object]:
+def blob(reference: str, digest: str, credentials: Credentials | None = None) -> dict[str, Any]:
     """A JSON blob (an image config) of the repository a reference names."""
     host, repository, _ = split_reference(reference)
-    document: dict[str, object] = json.loads(
+    document: dict[str, Any] = json.loads(
         _get(f"http://{host}/v2/{repository}/blobs/{digest}", credentials)
     )
     return document

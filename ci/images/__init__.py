@@ -1,0 +1,1 @@
+"""Image recipes: one small module per image, composed by ci.main."""

@@ -1,0 +1,43 @@
+"""The base image: the OVS image plus CNI plugins, the iptables wrapper and network tools."""
+
+from __future__ import annotations
+
+import dagger
+
+from ci.images.apt import apt_install
+from ci.platforms import Platform
+
+TOOLS = ("ipset", "jq", "inotify-tools", "nftables")
+CNI_BIN_DIR = "/opt/cni/bin"
+
+
+def image(
+    platform: Platform,
+    ovs_image: dagger.Container,
+    cni_plugins: dagger.Directory,
+    iptables_wrapper: dagger.Directory,
+    *,
+    suricata: bool = False,
+) -> dagger.Container:
+    """Add the CNI plugins, install the iptables wrapper and the tools the agent uses.
+
+    Suricata comes from an Ubuntu PPA upstream, so it is only installed when asked for.
+    """
+    container = (
+        ovs_image.with_(apt_install(platform, *TOOLS))
+        .with_directory(CNI_BIN_DIR, cni_plugins)
+        .with_file("/iptables-wrapper", iptables_wrapper.file("iptables-wrapper"))
+        .with_file(
+            "/iptables-wrapper-installer.sh",
+            iptables_wrapper.file("iptables-wrapper-installer.sh"),
+            permissions=0o755,
+        )
+        .with_exec(["/iptables-wrapper-installer.sh"])
+    )
+    if suricata:
+        container = (
+            container.with_(apt_install(platform, "software-properties-common"))
+            .with_exec(["add-apt-repository", "-y", "ppa:oisf/suricata-stable"])
+            .with_(apt_install(platform, "suricata"))
+        )
+    return container

@@ -1,0 +1,25 @@
+"""The antrea-controller image: the distro image with the controller and antctl."""
+
+from __future__ import annotations
+
+import dagger
+from dagger import dag
+
+from ci.platforms import Platform
+
+CONTROLLER_COMMANDS = ["antrea-controller", "antctl"]
+
+
+def image(
+    platform: Platform, distro_image: str, binaries: dagger.Directory, labels: dict[str, str]
+) -> dagger.Container:
+    """The controller and antctl in /usr/local/bin of a plain distro image."""
+    container = (
+        dag.container(platform=dagger.Platform(str(platform)))
+        .from_(distro_image)
+        .with_directory("/usr/local/bin", binaries, include=CONTROLLER_COMMANDS)
+        .with_entrypoint(["antrea-controller"])
+    )
+    for name, value in labels.items():
+        container = container.with_label(name, value)
+    return container

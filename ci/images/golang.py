@@ -1,0 +1,119 @@
+"""Go builds, cross-compiled on the engine's native platform for any target platform."""
+
+from __future__ import annotations
+
+import shlex
+
+import dagger
+from dagger import dag
+
+from ci.platforms import Platform
+from ci.versions import AntreaVersion
+
+GO_MOD_CACHE = "/go/pkg/mod"
+GO_BUILD_CACHE = "/root/.cache/go-build"
+SOURCE_DIR = "/src"
+
+# Where each kept CNI plugin lives in github.com/containernetworking/plugins.
+CNI_PLUGIN_PACKAGES = {
+    "host-local": "plugins/ipam/host-local",
+    "loopback": "plugins/main/loopback",
+    "portmap": "plugins/meta/portmap",
+    "bandwidth": "plugins/meta/bandwidth",
+}
+CNI_PLUGINS_MODULE = "github.com/containernetworking/plugins"
+
+
+def go_builder(go_image: str) -> dagger.Container:
+    """A Go container on the engine's own platform, with module and build caches.
+
+    The caches are shared by every target platform: Go keys its build cache by GOARCH.
+    """
+    return (
+        dag.container()
+        .from_(go_image)
+        .with_mounted_cache(GO_MOD_CACHE, dag.cache_volume("antrea-ci-go-mod"))
+        .with_mounted_cache(GO_BUILD_CACHE, dag.cache_volume("antrea-ci-go-build"))
+        .with_env_variable("GOMODCACHE", GO_MOD_CACHE)
+        .with_env_variable("GOCACHE", GO_BUILD_CACHE)
+        .with_env_variable("CGO_ENABLED", "0")
+        .with_env_variable("GOTOOLCHAIN", "local")
+    )
+
+
+def _cross(container: dagger.Container, platform: Platform) -> dagger.Container:
+    for name, value in platform.go_env.items():
+        container = container.with_env_variable(name, value)
+    if not platform.facts.goarm:
+        container = container.without_env_variable("GOARM")
+    return container
+
+
+def antrea_binaries(
+    builder: dagger.Container,
+    source: dagger.Directory,
+    platform: Platform,
+    version: AntreaVersion,
+    module_path: str,
+    commands: list[str],
+) -> dagger.Directory:
+    """Cross-compile Antrea commands (cmd/<name>) for the platform; one binary per command."""
+    packages = [f"./cmd/{name}" for name in commands]
+    return (
+        _cross(builder, platform)
+        .with_mounted_directory(SOURCE_DIR, source)
+        .with_workdir(SOURCE_DIR)
+        .with_exec(["go", "mod", "download"])
+        .with_exec(
+            [
+                "go",
+                "build",
+                "-trimpath",
+                "-ldflags",
+                version.ldflags(module_path),
+                "-o",
+                "/out/",
+                *packages,
+            ]
+        )
+        .directory("/out")
+    )
+
+
+def cni_plugins(
+    builder: dagger.Container, platform: Platform, version: str, names: tuple[str, ...]
+) -> dagger.Directory:
+    """Build the kept CNI plugins at a pinned version from the Go module proxy."""
+    unknown = sorted(set(names) - CNI_PLUGIN_PACKAGES.keys())
+    if unknown:
+        raise ValueError(f"no package known for CNI plugins {', '.join(unknown)}")
+    packages = [f"{CNI_PLUGINS_MODULE}/{CNI_PLUGIN_PACKAGES[name]}" for name in names]
+    script = " && ".join(
+        [
+            "go mod init antrea-ci/cni-plugins",
+            f"go get {CNI_PLUGINS_MODULE}@{version}",
+            "go build -trimpath -ldflags '-s -w' -o /out/ " + shlex.join(packages),
+        ]
+    )
+    return (
+        _cross(builder, platform)
+        .with_workdir("/build/cni-plugins")
+        .with_exec(["sh", "-ec", script])
+        .directory("/out")
+    )
+
+
+def iptables_wrapper(
+    builder: dagger.Container, source: dagger.Directory, platform: Platform
+) -> dagger.Directory:
+    """Build kubernetes-sigs/iptables-wrappers: the wrapper binary and its installer script."""
+    return (
+        _cross(builder, platform)
+        .with_mounted_directory(SOURCE_DIR, source)
+        .with_workdir(SOURCE_DIR)
+        .with_exec(
+            ["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", "/out/iptables-wrapper", "."]
+        )
+        .with_exec(["cp", "iptables-wrapper-installer.sh", "/out/"])
+        .directory("/out")
+    )

@@ -1,0 +1,66 @@
+"""Build inputs made from tests/fixtures: a git checkout of antrea-mini, an OVS tarball."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+OVS_VERSION = (FIXTURES / "ovs-mini/VERSION").read_text().strip()
+
+
+def git(tree: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", "-C", str(tree), *args], check=True, capture_output=True, text=True
+    )
+    return result.stdout.strip()
+
+
+def antrea_checkout(destination: Path, fixture: str = "antrea-mini") -> Path:
+    """A committed git checkout of a fixture tree, in a new folder; returns its path."""
+    tree = destination / fixture
+    suffix = 1
+    while tree.exists():
+        suffix += 1
+        tree = destination / f"{fixture}-{suffix}"
+    shutil.copytree(FIXTURES / fixture, tree)
+    git(tree, "init", "-q", "-b", "main")
+    git(tree, "add", "-A")
+    git(
+        tree,
+        "-c",
+        "user.name=antrea-ci tests",
+        "-c",
+        "user.email=tests@antrea-ci.invalid",
+        "commit",
+        "-q",
+        "-m",
+        "fixture",
+    )
+    return tree
+
+
+def ovs_tarball(destination: Path) -> Path:
+    """The ovs-mini tree packed like an OVS release: openvswitch-<version>.tar.gz."""
+    path = destination / f"openvswitch-{OVS_VERSION}.tar.gz"
+    with tarfile.open(path, "w:gz") as archive:
+        archive.add(FIXTURES / "ovs-mini", arcname=f"openvswitch-{OVS_VERSION}")
+    return path
+
+
+ELF_MACHINES = {62: "x86_64", 183: "aarch64", 40: "arm", 243: "riscv"}
+EF_ARM_EABI_MASK = 0xFF000000
+
+
+def elf_header(binary: bytes) -> tuple[str, int, int]:
+    """(machine, ELF class bits, ARM EABI version or 0) of an ELF executable."""
+    if binary[:4] != b"\x7fELF":
+        raise ValueError("not an ELF file")
+    bits = 64 if binary[4] == 2 else 32
+    machine = int.from_bytes(binary[18:20], "little")
+    flags_offset = 48 if bits == 64 else 36
+    flags = int.from_bytes(binary[flags_offset : flags_offset + 4], "little")
+    eabi = (flags & EF_ARM_EABI_MASK) >> 24 if machine == 40 else 0
+    return ELF_MACHINES.get(machine, str(machine)), bits, eabi

@@ -1,0 +1,182 @@
+"""The four images build for every platform on the real engine (issue 3)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+import pytest
+from dagger import dag
+
+from ci.main import Antrea, ImageError, Images
+from ci.platforms import PlatformError
+from ci.versions import SourceError
+from tests.inputs import FIXTURES, antrea_checkout, elf_header, git, ovs_tarball
+from tests.testbed import OfflineTestBed
+
+pytestmark = pytest.mark.engine
+
+PLATFORMS = ["linux/amd64", "linux/arm64", "linux/arm/v7"]
+# (machine, ELF class, ARM EABI version) of the binaries built for each platform.
+ELF = {
+    "linux/amd64": ("x86_64", 64, 0),
+    "linux/arm64": ("aarch64", 64, 0),
+    "linux/arm/v7": ("arm", 32, 5),
+}
+BINARIES = ["antrea-agent", "antrea-cni", "antrea-sysctl-init", "antctl", "antrea-controller"]
+CNI_PLUGINS = {"host-local", "loopback", "portmap", "bandwidth"}
+
+
+@dataclass
+class Inputs:
+    checkout: Path
+    tarball: Path
+    expected_version: str
+
+
+@dataclass
+class Built:
+    images: Images
+    seconds: float
+
+
+def antrea_for(engine: OfflineTestBed, inputs: Inputs, checkout: Path | None = None) -> Antrea:
+    return Antrea(
+        source=dag.host().directory(str(checkout or inputs.checkout)),
+        distro_image=engine.distro_image,
+        go_image=engine.go_image,
+        ovs_tarball=dag.host().file(str(inputs.tarball)),
+        iptables_wrapper_source=dag.host().directory(str(FIXTURES / "iptables-wrappers-mini")),
+    )
+
+
+async def build_and_sync(antrea: Antrea, platform: str) -> Built:
+    started = time.monotonic()
+    images = await antrea.build(platform)
+    for container in (images.ovs, images.base, images.agent, images.controller):
+        await container.sync()
+    return Built(images, time.monotonic() - started)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
+    workdir = tmp_path_factory.mktemp("build")
+    checkout = antrea_checkout(workdir)
+    version = (checkout / "VERSION").read_text().strip()
+    sha = git(checkout, "rev-parse", "--short", "HEAD")
+    return Inputs(checkout, ovs_tarball(workdir), f"{version}-{sha}")
+
+
+@pytest.fixture(scope="module")
+async def built(engine: OfflineTestBed, inputs: Inputs) -> dict[str, Built]:
+    """The three platforms built concurrently, once for the whole module."""
+    antrea = antrea_for(engine, inputs)
+    results: dict[str, Built] = {}
+
+    async def build_one(platform: str) -> None:
+        results[platform] = await build_and_sync(antrea, platform)
+
+    async with anyio.create_task_group() as group:
+        for platform in PLATFORMS:
+            group.start_soon(build_one, platform)
+    for platform, result in results.items():
+        print(f"\ncold build {platform}: {result.seconds:.1f}s")
+    return results
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+async def test_images_declare_their_platform(built: dict[str, Built], platform: str) -> None:
+    images = built[platform].images
+    assert images.platform == platform
+    for container in (images.ovs, images.base, images.agent, images.controller):
+        assert str(await container.platform()) == platform
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+async def test_binaries_are_cross_compiled_for_the_platform(
+    engine: OfflineTestBed, inputs: Inputs, platform: str, tmp_path: Path
+) -> None:
+    await (await antrea_for(engine, inputs).binaries(platform)).export(str(tmp_path))
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(BINARIES)
+    for name in BINARIES:
+        assert elf_header((tmp_path / name).read_bytes()) == ELF[platform], name
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+async def test_antctl_reports_the_fixture_version(
+    built: dict[str, Built], inputs: Inputs, platform: str
+) -> None:
+    images = built[platform].images
+    assert images.version == inputs.expected_version
+    for container in (images.agent, images.controller):
+        output = await container.with_exec(["antctl", "version"]).stdout()
+        assert output.strip() == f"antctlVersion: {inputs.expected_version}"
+        label = await container.label("org.opencontainers.image.version")
+        assert label == inputs.expected_version
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+async def test_agent_holds_ovs_cni_plugins_and_the_iptables_wrapper(
+    built: dict[str, Built], platform: str
+) -> None:
+    agent = built[platform].images.agent
+    version = await agent.with_exec(["ovs-vswitchd", "--version"]).stdout()
+    assert "Open vSwitch" in version
+    plugins = set(await agent.directory("/opt/cni/bin").entries())
+    assert plugins >= CNI_PLUGINS
+    wrapper = await agent.with_exec(["readlink", "/usr/sbin/iptables"]).stdout()
+    assert wrapper.strip() == "iptables-wrapper"
+    held = await agent.with_exec(["apt-mark", "showhold"]).stdout()
+    assert {"openvswitch-common", "openvswitch-switch"} <= set(held.split())
+    scripts = await agent.directory("/usr/local/bin").entries()
+    assert {"install_cni", "start_ovs", "antrea-agent", "antrea-cni"} <= set(scripts)
+
+
+async def test_second_build_is_cached_and_a_go_change_keeps_ovs(
+    engine: OfflineTestBed, inputs: Inputs, built: dict[str, Built]
+) -> None:
+    platform = "linux/amd64"
+    cold = built[platform]
+    warm = await build_and_sync(antrea_for(engine, inputs), platform)
+
+    changed = antrea_checkout(inputs.checkout.parent)
+    main_go = changed / "cmd/antrea-agent/main.go"
+    main_go.write_text(main_go.read_text() + "\n// A change to one Go file.\n")
+    rebuilt = await build_and_sync(antrea_for(engine, inputs, changed), platform)
+    print(
+        f"\n{platform}: cold {cold.seconds:.1f}s, warm {warm.seconds:.1f}s, "
+        f"after a Go change {rebuilt.seconds:.1f}s"
+    )
+
+    ovs_digest = await cold.images.ovs.rootfs().digest()
+    assert await warm.images.ovs.rootfs().digest() == ovs_digest
+    assert await rebuilt.images.ovs.rootfs().digest() == ovs_digest
+    assert rebuilt.images.version.endswith(".dirty")
+    assert await rebuilt.images.agent.rootfs().digest() != await cold.images.agent.rootfs().digest()
+
+
+async def test_unknown_platform_is_refused(engine: OfflineTestBed, inputs: Inputs) -> None:
+    with pytest.raises(PlatformError, match="linux/mips"):
+        await antrea_for(engine, inputs).build("linux/mips")
+
+
+async def test_a_tree_that_is_not_antrea_is_refused(engine: OfflineTestBed, inputs: Inputs) -> None:
+    antrea = antrea_for(engine, inputs)
+    antrea.source = dag.host().directory(str(FIXTURES / "ovs-mini"))
+    with pytest.raises(SourceError) as refused:
+        await antrea.build("linux/amd64")
+    assert "not an Antrea tree" in str(refused.value)
+    assert "go.mod" in str(refused.value) and "cmd/antrea-agent" in str(refused.value)
+
+
+async def test_an_image_that_does_not_resolve_is_named(
+    engine: OfflineTestBed, inputs: Inputs
+) -> None:
+    antrea = antrea_for(engine, inputs)
+    antrea.distro_image = f"{engine.registry}/antrea-ci/no-such-image:missing"
+    with pytest.raises(ImageError) as refused:
+        await antrea.controller("linux/arm64")
+    assert "no-such-image:missing" in str(refused.value)
+    assert "distribution" in str(refused.value)

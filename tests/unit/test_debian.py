@@ -1,0 +1,52 @@
+"""Build-Depends as the OVS recipe reads them, without an engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ci.debian import build_depends
+
+FIXTURE_CONTROL = (Path(__file__).parents[1] / "fixtures/ovs-mini/debian/control").read_text()
+
+CONTROL = """\
+Source: openvswitch
+Build-Depends: autoconf (>= 2.64), automake (>= 1.10) | automake1.10,
+ debhelper-compat (= 13), dh-exec,
+ libdpdk-dev (>= 22.11) [amd64 arm64 i386 ppc64el] <!nodpdk>,
+ libunbound-dev, python3-sphinx <!nodoc>, openssl <!nocheck>,
+ libnuma-dev [!armhf]
+Build-Depends-Arch: libssl-dev
+Standards-Version: 4.6.2
+
+Package: openvswitch-common
+Build-Depends: not-a-source-field
+"""
+
+
+def test_dpdk_and_inactive_profiles_are_left_out() -> None:
+    assert build_depends(CONTROL, "amd64") == [
+        "autoconf (>= 2.64)",
+        "automake (>= 1.10) | automake1.10",
+        "debhelper-compat (= 13)",
+        "dh-exec",
+        "libunbound-dev",
+        "python3-sphinx",
+        "libnuma-dev",
+        "libssl-dev",
+    ]
+
+
+def test_architecture_restrictions_follow_the_target() -> None:
+    assert "libnuma-dev" not in build_depends(CONTROL, "armhf")
+    assert "libnuma-dev" in build_depends(CONTROL, "arm64")
+
+
+def test_dpdk_is_kept_only_when_not_dropped_and_profile_allows() -> None:
+    relations = build_depends(CONTROL, "amd64", profiles=frozenset(), drop=())
+    assert "libdpdk-dev (>= 22.11)" in relations
+    assert "openssl" in relations
+
+
+def test_fixture_packaging_needs_only_a_compiler() -> None:
+    for arch in ("amd64", "arm64", "armhf"):
+        assert build_depends(FIXTURE_CONTROL, arch) == ["gcc", "make"]

@@ -1,0 +1,74 @@
+"""The module registers with the Dagger Python SDK as `dagger call` sees it, no engine."""
+
+from __future__ import annotations
+
+import typing
+
+import dagger
+import pytest
+from dagger.mod import _default_mod as module
+from dagger.mod._converter import to_typedef
+
+import ci.main
+
+FUNCTIONS = {
+    "binaries": dagger.Directory,
+    "ovs": dagger.Container,
+    "base": dagger.Container,
+    "agent": dagger.Container,
+    "controller": dagger.Container,
+    "build": ci.main.Images,
+}
+
+
+def test_objects_are_the_main_object_and_its_result_types() -> None:
+    assert set(module._objects) == {"Antrea", "Images"}
+    assert module._objects["Antrea"].cls is ci.main.Antrea
+
+
+def test_functions_and_return_types() -> None:
+    functions = module._objects["Antrea"].functions
+    assert {name: function.return_type for name, function in functions.items()} == FUNCTIONS
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_every_argument_is_documented_and_typed(name: str) -> None:
+    function = module._objects["Antrea"].functions[name]
+    assert function.doc
+    assert "platform" in function.parameters
+    for parameter in function.parameters.values():
+        assert parameter.doc, f"{name}({parameter.name}) has no Doc"
+        to_typedef(parameter.resolved_type, f"{name}.{parameter.name}")
+    to_typedef(function.return_type, f"{name} return")
+
+
+def test_constructor_takes_the_source_and_base_images_with_defaults() -> None:
+    constructor = module._objects["Antrea"].get_constructor(module._converter)
+    parameters = constructor.parameters
+    assert list(parameters) == [
+        "source",
+        "distro_image",
+        "go_image",
+        "ovs_tarball",
+        "iptables_wrapper_source",
+    ]
+    assert all(parameter.doc for parameter in parameters.values())
+    assert parameters["source"].is_nullable and parameters["ovs_tarball"].is_nullable
+    assert parameters["distro_image"].default_value == '"ubuntu:24.04"'
+    assert parameters["go_image"].default_value.startswith('"golang:1.26')
+
+
+def test_images_fields_are_the_four_containers() -> None:
+    fields = module._objects["Images"].fields
+    assert list(fields) == ["platform", "version", "ovs", "base", "agent", "controller"]
+    hints = typing.get_type_hints(ci.main.Images)
+    for name in ("ovs", "base", "agent", "controller"):
+        assert hints[name] is dagger.Container
+        to_typedef(hints[name], name)
+
+
+def test_entry_point_names_the_main_object() -> None:
+    from importlib.metadata import entry_points
+
+    (entry,) = entry_points(group="dagger.mod", name="main_object")
+    assert entry.value == "ci.main:Antrea"

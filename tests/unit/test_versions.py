@@ -1,0 +1,93 @@
+"""Pinned versions and Antrea version strings, without an engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from ci.labels import oci_labels
+from ci.source import missing_paths
+from ci.versions import (
+    AntreaVersion,
+    SourceError,
+    parse_env_file,
+    parse_module_path,
+    parse_version_file,
+    pins,
+)
+
+
+def test_env_file_parsing_ignores_comments_and_refuses_garbage() -> None:
+    assert parse_env_file("# c\n\nA=1\nB_2=x=y\n") == {"A": "1", "B_2": "x=y"}
+    with pytest.raises(ValueError, match="line 1"):
+        parse_env_file("not a pair")
+
+
+def test_pins_keep_dagger_io_and_the_engine_together() -> None:
+    import tomllib
+    from pathlib import Path
+
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    assert f"dagger-io=={pins().dagger}" in pyproject["project"]["dependencies"]
+    assert pins().go.startswith("1.26")
+    assert pins().cni_plugin_names == ("host-local", "loopback", "portmap", "bandwidth")
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        (AntreaVersion("v2.7.0-dev", "abc1234", dirty=False), "v2.7.0-dev-abc1234"),
+        (AntreaVersion("v2.7.0-dev", "abc1234", dirty=True), "v2.7.0-dev-abc1234.dirty"),
+        (AntreaVersion("v2.7.0", "abc1234", dirty=False, released=True), "v2.7.0"),
+        (AntreaVersion("v2.7.0-dev", "", dirty=False), "v2.7.0-dev"),
+    ],
+)
+def test_full_version_follows_upstream(version: AntreaVersion, expected: str) -> None:
+    assert version.full == expected
+
+
+def test_ldflags_set_the_four_version_variables() -> None:
+    flags = AntreaVersion("v2.7.0-dev", "abc1234", dirty=True).ldflags("antrea.io/antrea/v2")
+    assert flags.split()[:2] == ["-s", "-w"]
+    assert "-X antrea.io/antrea/v2/pkg/version.Version=v2.7.0-dev" in flags
+    assert "-X antrea.io/antrea/v2/pkg/version.GitSHA=abc1234" in flags
+    assert "-X antrea.io/antrea/v2/pkg/version.GitTreeState=dirty" in flags
+    assert "-X antrea.io/antrea/v2/pkg/version.ReleaseStatus=unreleased" in flags
+
+
+def test_version_file_and_go_mod() -> None:
+    assert parse_version_file("\nv2.7.0-dev\n") == "v2.7.0-dev"
+    with pytest.raises(SourceError):
+        parse_version_file("2.7")
+    with pytest.raises(SourceError):
+        parse_version_file("")
+    assert (
+        parse_module_path("// x\nmodule antrea.io/antrea/v2\n\ngo 1.26.0\n")
+        == "antrea.io/antrea/v2"
+    )
+    with pytest.raises(SourceError):
+        parse_module_path("go 1.26.0\n")
+
+
+def test_missing_paths_name_what_an_antrea_tree_needs() -> None:
+    assert missing_paths({"go.mod", "VERSION", "cmd"}, set(), scripts_present=True) == [
+        "cmd/antrea-agent",
+        "cmd/antrea-cni",
+        "cmd/antrea-sysctl-init",
+        "cmd/antctl",
+        "cmd/antrea-controller",
+    ]
+    complete = {"antrea-agent", "antrea-cni", "antrea-sysctl-init", "antctl", "antrea-controller"}
+    assert missing_paths({"VERSION"}, complete, scripts_present=False) == [
+        "go.mod",
+        "build/images/scripts",
+    ]
+    assert missing_paths({"go.mod", "VERSION"}, complete, scripts_present=True) == []
+
+
+def test_labels_carry_source_revision_and_version() -> None:
+    labels = oci_labels(
+        "antrea-agent", "https://example.test/antrea", AntreaVersion("v1.0.0", "abc", False)
+    )
+    assert labels["org.opencontainers.image.version"] == "v1.0.0-abc"
+    assert labels["org.opencontainers.image.revision"] == "abc"
+    assert labels["org.opencontainers.image.source"] == "https://example.test/antrea"
