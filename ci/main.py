@@ -163,9 +163,8 @@ class Antrea:
         source = await self._source()
         return await self._controller(target, source, await self._binaries(target, source))
 
-    @function
-    async def build(self, platform: PlatformArg = "", suricata: SuricataArg = False) -> Images:
-        """All four images of one platform, as fields (e.g. `build agent export`)."""
+    async def build_images(self, platform: str = "", suricata: bool = False) -> Images:
+        """All four images of one platform (the typed body of `build`, for Python callers)."""
         target = await self._platform(platform)
         source = await self._source()
         binaries = await self._binaries(target, source)
@@ -181,3 +180,8 @@ class Antrea:
             agent=agent_recipe.image(base_image, binaries, source.directory, agent_labels),
             controller=await self._controller(target, source, binaries),
         )
+
+    @function
+    async def build(self, platform: PlatformArg = "", suricata: SuricataArg = False) -> Images:
+        """All four images of one platform, as fields (e.g. `build agent export`)."""
+        return await self.build_images(platform, suricata)

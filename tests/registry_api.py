@@ -39,7 +39,8 @@ def split_reference(reference: str) -> tuple[str, str, str]:
     """Split HOST/REPO:TAG or HOST/REPO@DIGEST into (host, repository, tag or digest)."""
     host, _, rest = reference.partition("/")
     if "@" in rest:
-        repository, _, tag = rest.partition("@")
+        name, _, tag = rest.partition("@")
+        repository = name.partition(":")[0]
     else:
         repository, _, tag = rest.rpartition(":")
     return host, repository, tag

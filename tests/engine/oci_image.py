@@ -3,7 +3,7 @@
 Used by the offline test bed to turn mmdebstrap output (one rootfs tar per platform,
 plus optional extra layer tars) into an OCI image index whose manifests carry the right
 os/architecture/variant, which `docker import` cannot do. The layout is pushed with
-`skopeo copy --all`.
+`skopeo copy --all oci:OUT_DIR:latest ...`.
 
 Usage: oci_image.py OUT_DIR --env K=V ... --platform linux/arm64=rootfs.tar[,layer2.tar...] ...
 """
@@ -18,6 +18,7 @@ import shutil
 from pathlib import Path
 
 CHUNK = 1 << 20
+REF_NAME = "latest"
 
 
 def _write_blob(layout: Path, data: bytes, media_type: str) -> dict[str, object]:
@@ -93,7 +94,13 @@ def build(out: Path, platforms: dict[str, list[Path]], env: list[str], cmd: list
         "mediaType": "application/vnd.oci.image.index.v1+json",
         "manifests": manifests,
     }
-    (out / "index.json").write_text(json.dumps(index))
+    # The layout's own index names one image, the multi-platform index, as REF_NAME.
+    index_desc = _write_blob(
+        out, json.dumps(index).encode(), "application/vnd.oci.image.index.v1+json"
+    )
+    index_desc["annotations"] = {"org.opencontainers.image.ref.name": REF_NAME}
+    layout_index = {"schemaVersion": 2, "manifests": [index_desc]}
+    (out / "index.json").write_text(json.dumps(layout_index))
 
 
 def main() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import tarfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,3 +182,32 @@ async def test_an_image_that_does_not_resolve_is_named(
         await antrea.controller("linux/arm64")
     assert "no-such-image:missing" in str(refused.value)
     assert "distribution" in str(refused.value)
+
+
+async def test_cli_writes_one_oci_tarball_per_image(
+    engine: OfflineTestBed, inputs: Inputs, built: dict[str, Built], tmp_path: Path
+) -> None:
+    command = [
+        str(Path(sys.executable).parent / "antrea-ci"),
+        "build",
+        "--source",
+        str(inputs.checkout),
+        "--platform",
+        "linux/arm64",
+        "--output",
+        str(tmp_path),
+        "--ovs-tarball",
+        str(inputs.tarball),
+        "--iptables-wrapper-source",
+        str(FIXTURES / "iptables-wrappers-mini"),
+    ]
+    result = await anyio.run_process(command, check=False)
+    stdout, stderr = result.stdout.decode(), result.stderr.decode()
+    assert result.returncode == 0, stderr
+    assert "[linux/arm64] ovs done in" in stderr
+    assert stdout.splitlines()[0].split() == ["stage", "linux/arm64"]
+    assert any(line.startswith("total") for line in stdout.splitlines())
+    names = ("antrea-openvswitch", "antrea-base", "antrea-agent", "antrea-controller")
+    for name in names:
+        with tarfile.open(tmp_path / f"{name}-linux-arm64.tar") as archive:
+            assert "index.json" in archive.getnames()

@@ -1,0 +1,169 @@
+"""antrea-ci: the command line front of the module, driving ci.main through the Dagger SDK."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated
+
+import anyio
+import dagger
+import typer
+from dagger import dag
+
+from ci.main import Antrea, ImageError
+from ci.platforms import PlatformError, parse_platform
+from ci.report import StageTimes, tarball_name
+from ci.versions import SourceError, pins
+
+app = typer.Typer(
+    help="Build, test and publish Antrea's images for every Linux platform.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+SourceOption = Annotated[
+    Path,
+    typer.Option(help="Antrea source tree.", exists=True, file_okay=False, resolve_path=True),
+]
+PlatformOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--platform", "-p", help="Target platform; repeat for several (default: the engine's)."
+    ),
+]
+DistroImageOption = Annotated[
+    str,
+    typer.Option(envvar="ANTREA_CI_DISTRO_IMAGE", help="Distribution image of the runtime images."),
+]
+GoImageOption = Annotated[
+    str, typer.Option(envvar="ANTREA_CI_GO_IMAGE", help="Go image that compiles the binaries.")
+]
+OvsTarballOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="Open vSwitch release tarball (default: the pinned release).",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+WrapperSourceOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="iptables-wrappers source tree (default: the pinned commit).",
+        exists=True,
+        file_okay=False,
+    ),
+]
+
+PINS = pins()
+IMAGES = ("ovs", "base", "agent", "controller")
+IMAGE_NAMES = {
+    "ovs": "antrea-openvswitch",
+    "base": "antrea-base",
+    "agent": "antrea-agent",
+    "controller": "antrea-controller",
+}
+
+
+def _platforms(values: list[str] | None) -> list[str]:
+    """Normalised platforms, refused before anything connects or builds."""
+    try:
+        return [str(parse_platform(value)) for value in values or []]
+    except PlatformError as error:
+        raise typer.BadParameter(str(error), param_hint="--platform") from None
+
+
+def _progress(platform: str, stage: str, seconds: float) -> None:
+    print(f"[{platform}] {stage} done in {seconds:.1f}s", file=sys.stderr, flush=True)
+
+
+async def _build(antrea: Antrea, platforms: list[str], output: Path, times: StageTimes) -> None:
+    async def one(requested: str) -> None:
+        started = time.monotonic()
+        images = await antrea.build_images(requested)
+        platform = images.platform
+        times.record(platform, "plan", time.monotonic() - started)
+        _progress(platform, "plan", time.monotonic() - started)
+        for name in IMAGES:
+            started = time.monotonic()
+            container: dagger.Container = getattr(images, name)
+            await container.sync()
+            times.record(platform, name, time.monotonic() - started)
+            _progress(platform, name, time.monotonic() - started)
+        started = time.monotonic()
+        for name in IMAGES:
+            container = getattr(images, name)
+            await container.export(str(output / tarball_name(IMAGE_NAMES[name], platform)))
+        times.record(platform, "export", time.monotonic() - started)
+        _progress(platform, "export", time.monotonic() - started)
+
+    async with anyio.create_task_group() as group:
+        for platform in platforms or [""]:
+            group.start_soon(one, platform)
+
+
+@app.callback()
+def antrea_ci() -> None:
+    """Build, test and publish Antrea's images for every Linux platform."""
+
+
+@app.command()
+def build(
+    source: SourceOption,
+    platform: PlatformOption = None,
+    output: Annotated[Path, typer.Option(help="Directory for the OCI tarballs.")] = Path("out"),
+    distro_image: DistroImageOption = PINS.distro_image,
+    go_image: GoImageOption = PINS.go_image,
+    ovs_tarball: OvsTarballOption = None,
+    iptables_wrapper_source: WrapperSourceOption = None,
+) -> None:
+    """Build the four images for each platform, concurrently, into OCI tarballs."""
+    platforms = _platforms(platform)
+    output.mkdir(parents=True, exist_ok=True)
+    times = StageTimes()
+
+    async def run() -> None:
+        async with dagger.connection(dagger.Config(log_output=sys.stderr if _verbose() else None)):
+            # dagger's @object_type constructor is not visible to mypy.
+            antrea = Antrea(  # type: ignore[call-arg]
+                source=dag.host().directory(str(source)),
+                distro_image=distro_image,
+                go_image=go_image,
+                ovs_tarball=dag.host().file(str(ovs_tarball)) if ovs_tarball else None,
+                iptables_wrapper_source=(
+                    dag.host().directory(str(iptables_wrapper_source))
+                    if iptables_wrapper_source
+                    else None
+                ),
+            )
+            await _build(antrea, platforms, output, times)
+
+    _run(run)
+    print(times.table())
+    print(f"OCI tarballs in {output}")
+
+
+def _verbose() -> bool:
+    return bool(os.environ.get("ANTREA_CI_ENGINE_LOGS"))
+
+
+def _run(main: Callable[[], Awaitable[None]]) -> None:
+    """Run an async entry point; errors the user can fix end in one line and exit 1."""
+    try:
+        anyio.run(main)
+    except* (PlatformError, SourceError, ImageError) as group:
+        for error in group.exceptions:
+            print(f"error: {error}", file=sys.stderr)
+        raise typer.Exit(1) from None
+    except* dagger.DaggerError as failures:
+        for failure in failures.exceptions:
+            print(f"error: {failure}", file=sys.stderr)
+        raise typer.Exit(1) from None
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,40 @@
+"""The antrea-ci command line refuses bad input before connecting to an engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from ci.cli import app
+from ci.report import StageTimes, tarball_name
+
+FIXTURE = Path(__file__).parents[1] / "fixtures/antrea-mini"
+runner = CliRunner()
+
+
+def test_unknown_platform_is_a_usage_error() -> None:
+    result = runner.invoke(app, ["build", "--source", str(FIXTURE), "--platform", "linux/mips"])
+    assert result.exit_code == 2
+    assert "linux/mips" in result.output
+
+
+def test_missing_source_is_a_usage_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["build", "--source", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2
+
+
+def test_stage_table_has_a_row_per_stage_and_totals() -> None:
+    times = StageTimes()
+    times.record("linux/amd64", "ovs", 12.0)
+    times.record("linux/amd64", "agent", 3.25)
+    times.record("linux/arm64", "ovs", 60.0)
+    lines = times.table().splitlines()
+    assert lines[0].split() == ["stage", "linux/amd64", "linux/arm64"]
+    assert lines[2].split() == ["ovs", "12.0s", "60.0s"]
+    assert lines[3].split() == ["agent", "3.2s", "-"]
+    assert lines[4].split() == ["total", "15.2s", "60.0s"]
+
+
+def test_tarball_names_are_per_image_and_platform() -> None:
+    assert tarball_name("antrea-agent", "linux/arm/v7") == "antrea-agent-linux-arm-v7.tar"
