@@ -162,6 +162,9 @@ def _run(main: Callable[[], Awaitable[None]]) -> None:
     except* dagger.DaggerError as failures:
         for failure in failures.exceptions:
             print(f"error: {failure}", file=sys.stderr)
+            if isinstance(failure, dagger.ExecError):
+                print(f"command: {' '.join(failure.command)}", file=sys.stderr)
+                print(failure.stderr.rstrip()[-4000:], file=sys.stderr)
         raise typer.Exit(1) from None
 
 

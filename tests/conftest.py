@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 
 import dagger
 import pytest
@@ -24,3 +24,34 @@ async def engine(testbed: OfflineTestBed) -> AsyncIterator[OfflineTestBed]:
     log = sys.stderr if os.environ.get("ANTREA_CI_ENGINE_LOGS") else None
     async with dagger.connection(dagger.Config(log_output=log)):
         yield testbed
+
+
+def _exec_errors(error: BaseException) -> list[dagger.ExecError]:
+    """The ExecErrors inside an exception, its causes and exception groups."""
+    found: list[dagger.ExecError] = []
+    if isinstance(error, dagger.ExecError):
+        found.append(error)
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            found += _exec_errors(inner)
+    if error.__cause__ is not None:
+        found += _exec_errors(error.__cause__)
+    return found
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Show the command, stdout and stderr of a failed exec in the engine."""
+    report = yield
+    if call.excinfo is not None:
+        for error in _exec_errors(call.excinfo.value):
+            report.sections.append(
+                (
+                    f"exec in the engine: {' '.join(error.command)[:200]}",
+                    f"exit code {error.exit_code}\n--- stdout\n{error.stdout[-4000:]}\n"
+                    f"--- stderr\n{error.stderr[-4000:]}",
+                )
+            )
+    return report

@@ -91,7 +91,7 @@ def cni_plugins(
     script = " && ".join(
         [
             "go mod init antrea-ci/cni-plugins",
-            f"go get {CNI_PLUGINS_MODULE}@{version}",
+            "go get " + shlex.join(f"{package}@{version}" for package in packages),
             "go build -trimpath -ldflags '-s -w' -o /out/ " + shlex.join(packages),
         ]
     )
