@@ -4,4 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-BUILD_DIR = Path(__file__).resolve().parent.parent / "build"
+_PACKAGE = Path(__file__).resolve().parent
+# A checkout (or editable install) reads the repository's build/; a wheel carries a copy
+# in the package (see tool.hatch force-include in pyproject.toml).
+BUILD_DIR = next(
+    (
+        path
+        for path in (_PACKAGE.parent / "build", _PACKAGE / "build")
+        if (path / "versions.env").exists()
+    ),
+    _PACKAGE.parent / "build",
+)
