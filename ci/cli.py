@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -15,7 +16,8 @@ import typer
 from dagger import dag
 
 from ci.main import Antrea, ImageError
-from ci.platforms import PlatformError, parse_platform
+from ci.matrix import ci_matrix
+from ci.platforms import PlatformError, configured_platforms, parse_platform
 from ci.report import StageTimes, tarball_name
 from ci.versions import SourceError, pins
 
@@ -145,6 +147,17 @@ def build(
     _run(run)
     print(times.table())
     print(f"OCI tarballs in {output}")
+
+
+@app.command()
+def matrix(
+    fallback_runner: Annotated[
+        str | None,
+        typer.Option(help="Run every job on this runner (emulating foreign platforms)."),
+    ] = None,
+) -> None:
+    """Print the CI matrix (JSON) of the platforms in build/platforms.toml."""
+    print(json.dumps(ci_matrix(configured_platforms(), fallback_runner)))
 
 
 def _verbose() -> bool:

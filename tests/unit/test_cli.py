@@ -38,3 +38,12 @@ def test_stage_table_has_a_row_per_stage_and_totals() -> None:
 
 def test_tarball_names_are_per_image_and_platform() -> None:
     assert tarball_name("antrea-agent", "linux/arm/v7") == "antrea-agent-linux-arm-v7.tar"
+
+
+def test_matrix_command_prints_json_for_ci() -> None:
+    import json
+
+    result = runner.invoke(app, ["matrix", "--fallback-runner", "ubuntu-24.04"])
+    assert result.exit_code == 0
+    entries = json.loads(result.output)["include"]
+    assert [e["platform"] for e in entries] == ["linux/amd64", "linux/arm64", "linux/arm/v7"]
