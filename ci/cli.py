@@ -150,6 +150,44 @@ def build(
 
 
 @app.command()
+def test(
+    source: SourceOption,
+    platform: Annotated[
+        str, typer.Option("--platform", "-p", help="Platform to test on (default: the engine's).")
+    ] = "",
+    package: Annotated[
+        list[str] | None, typer.Option("--package", help="Package pattern; repeat for several.")
+    ] = None,
+    run: Annotated[str, typer.Option(help="Only tests matching this regular expression.")] = "",
+    junit: Annotated[Path | None, typer.Option(help="Write a JUnit XML report here.")] = None,
+    coverage: Annotated[Path | None, typer.Option(help="Write the coverage profile here.")] = None,
+    go_image: GoImageOption = PINS.go_image,
+) -> None:
+    """Run Antrea's Go unit tests in a container; exit 1 when a test fails."""
+    target = _platforms([platform])[0] if platform else ""
+    failed: list[str] = []
+
+    async def run_tests() -> None:
+        async with dagger.connection(dagger.Config(log_output=sys.stderr if _verbose() else None)):
+            # dagger's @object_type constructor is not visible to mypy.
+            antrea = Antrea(source=dag.host().directory(str(source)), go_image=go_image)  # type: ignore[call-arg]
+            outcome = await antrea.unit_tests(target, package, run, coverage=coverage is not None)
+            if junit:
+                await outcome.junit.export(str(junit))
+            if coverage and outcome.coverage:
+                await outcome.coverage.export(str(coverage))
+            race = "on" if outcome.race else "off"
+            print(f"{outcome.platform} (race detector {race}): {outcome.summary}")
+            for name in outcome.failed_tests:
+                print(f"FAIL {name}")
+            failed.extend(outcome.failed_tests)
+
+    _run(run_tests)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
 def matrix(
     fallback_runner: Annotated[
         str | None,

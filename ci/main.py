@@ -7,11 +7,13 @@ from typing import Annotated
 import dagger
 from dagger import Doc, dag, field, function, object_type
 
+from ci.gotest import FAIL, PASS, SKIP, junit_xml, parse_go_test_json
 from ci.images import agent as agent_recipe
 from ci.images import base as base_recipe
 from ci.images import controller as controller_recipe
 from ci.images import golang
 from ci.images import ovs as ovs_recipe
+from ci.images import unit_tests as unit_tests_recipe
 from ci.labels import oci_labels
 from ci.platforms import Platform, parse_platform
 from ci.source import AntreaSource, load_source
@@ -21,6 +23,10 @@ PlatformArg = Annotated[
     str, Doc("Target platform, e.g. linux/arm64 or linux/arm/v7 (default: the engine's own)")
 ]
 SuricataArg = Annotated[bool, Doc("Install Suricata (from an Ubuntu PPA; Ubuntu images only)")]
+
+
+class UnitTestFailure(RuntimeError):
+    """Unit tests that failed; the message names them."""
 
 
 class ImageError(RuntimeError):
@@ -39,6 +45,30 @@ class Images:
     )
     agent: Annotated[dagger.Container, Doc("The antrea-agent image")] = field()
     controller: Annotated[dagger.Container, Doc("The antrea-controller image")] = field()
+
+
+@object_type
+class UnitTests:
+    """The outcome of Antrea's Go unit tests on one platform."""
+
+    platform: Annotated[str, Doc("The platform the tests ran on")] = field()
+    race: Annotated[bool, Doc("Whether the race detector was on")] = field()
+    passed: Annotated[int, Doc("Tests that passed")] = field()
+    failed: Annotated[int, Doc("Tests that failed")] = field()
+    skipped: Annotated[int, Doc("Tests that were skipped")] = field()
+    failed_tests: Annotated[list[str], Doc("package.Test of each failed test")] = field()
+    summary: Annotated[str, Doc("One line: packages, passed, failed, skipped, duration")] = field()
+    json_report: Annotated[dagger.File, Doc("The `go test -json` output")] = field()
+    junit: Annotated[dagger.File, Doc("The report as JUnit XML")] = field()
+    coverage: Annotated[dagger.File | None, Doc("Coverage profile, when asked for")] = field()
+
+
+PackagesArg = Annotated[
+    list[str] | None, Doc("Package patterns (default: cmd, pkg and multicluster, like upstream)")
+]
+RunArg = Annotated[str, Doc("Only tests matching this -run regular expression")]
+FlagsArg = Annotated[list[str] | None, Doc("Extra `go test` flags")]
+CoverageArg = Annotated[bool, Doc("Write a coverage profile")]
 
 
 @object_type
@@ -162,6 +192,73 @@ class Antrea:
         target = await self._platform(platform)
         source = await self._source()
         return await self._controller(target, source, await self._binaries(target, source))
+
+    async def unit_tests(
+        self,
+        platform: str = "",
+        packages: list[str] | None = None,
+        run: str = "",
+        extra_flags: list[str] | None = None,
+        coverage: bool = False,
+    ) -> UnitTests:
+        """Run the unit tests and report, whatever their outcome (typed body of `test`)."""
+        target = await self._platform(platform)
+        source = await self._source()
+        go_image = await self._resolved(self.go_image, target, "Go")
+        command = unit_tests_recipe.go_test_command(
+            target, packages or unit_tests_recipe.DEFAULT_PACKAGES, run, extra_flags, coverage
+        )
+        ran = unit_tests_recipe.run_unit_tests(target, go_image, source.directory, command)
+        results = ran.directory(unit_tests_recipe.RESULTS_DIR)
+        json_report = results.file("go-test.json")
+        report = parse_go_test_json((await json_report.contents()).splitlines())
+        if await ran.exit_code() != 0 and report.ok:
+            raise UnitTestFailure(
+                f"go test failed on {target} without a test result: {report.summary()}"
+            )
+        # dagger's field() is not a dataclass field specifier mypy knows.
+        return UnitTests(  # type: ignore[call-arg]
+            platform=str(target),
+            race=target.facts.race,
+            passed=report.count(PASS),
+            failed=report.count(FAIL),
+            skipped=report.count(SKIP),
+            failed_tests=[f"{test.package}.{test.name}" for test in report.failed_tests],
+            summary=report.summary(),
+            json_report=json_report,
+            junit=dag.directory().with_new_file("junit.xml", junit_xml(report)).file("junit.xml"),
+            coverage=results.file("coverage.out") if coverage else None,
+        )
+
+    @function
+    async def test_report(
+        self,
+        platform: PlatformArg = "",
+        packages: PackagesArg = None,
+        run: RunArg = "",
+        extra_flags: FlagsArg = None,
+        coverage: CoverageArg = False,
+    ) -> UnitTests:
+        """Run the Go unit tests in the target platform and report, even when some fail."""
+        return await self.unit_tests(platform, packages, run, extra_flags, coverage)
+
+    @function
+    async def test(
+        self,
+        platform: PlatformArg = "",
+        packages: PackagesArg = None,
+        run: RunArg = "",
+        extra_flags: FlagsArg = None,
+        coverage: CoverageArg = False,
+    ) -> UnitTests:
+        """Run the Go unit tests in the target platform; fail naming the failed tests."""
+        outcome = await self.unit_tests(platform, packages, run, extra_flags, coverage)
+        if outcome.failed:
+            raise UnitTestFailure(
+                f"{outcome.failed} tests failed on {outcome.platform}: "
+                + ", ".join(outcome.failed_tests)
+            )
+        return outcome
 
     async def build_images(self, platform: str = "", suricata: bool = False) -> Images:
         """All four images of one platform (the typed body of `build`, for Python callers)."""

@@ -47,3 +47,9 @@ def test_matrix_command_prints_json_for_ci() -> None:
     assert result.exit_code == 0
     entries = json.loads(result.output)["include"]
     assert [e["platform"] for e in entries] == ["linux/amd64", "linux/arm64", "linux/arm/v7"]
+
+
+def test_test_command_refuses_an_unknown_platform() -> None:
+    result = runner.invoke(app, ["test", "--source", str(FIXTURE), "--platform", "windows/amd64"])
+    assert result.exit_code == 2
+    assert "windows/amd64" in result.output

@@ -18,11 +18,13 @@ FUNCTIONS = {
     "agent": dagger.Container,
     "controller": dagger.Container,
     "build": ci.main.Images,
+    "test": ci.main.UnitTests,
+    "test_report": ci.main.UnitTests,
 }
 
 
 def test_objects_are_the_main_object_and_its_result_types() -> None:
-    assert set(module._objects) == {"Antrea", "Images"}
+    assert set(module._objects) == {"Antrea", "Images", "UnitTests"}
     assert module._objects["Antrea"].cls is ci.main.Antrea
 
 
@@ -64,6 +66,14 @@ def test_images_fields_are_the_four_containers() -> None:
     hints = typing.get_type_hints(ci.main.Images)
     for name in ("ovs", "base", "agent", "controller"):
         assert hints[name] is dagger.Container
+        to_typedef(hints[name], name)
+
+
+def test_unit_test_results_are_typed_fields() -> None:
+    fields = module._objects["UnitTests"].fields
+    assert {"passed", "failed", "skipped", "failed_tests", "junit", "coverage"} <= set(fields)
+    hints = typing.get_type_hints(ci.main.UnitTests)
+    for name in fields:
         to_typedef(hints[name], name)
 
 

@@ -1,0 +1,121 @@
+"""Antrea's Go unit tests run in containers per platform, with a report (issue 4)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+from xml.etree import ElementTree
+
+import anyio
+import pytest
+from dagger import dag
+
+from ci.main import Antrea, UnitTestFailure
+from tests.inputs import FIXTURES, antrea_checkout
+from tests.testbed import OfflineTestBed
+
+pytestmark = pytest.mark.engine
+
+RACE = {"linux/amd64": True, "linux/arm64": True, "linux/arm/v7": False}
+FAILING = {"TestHalfOfThreeIsWrong", "TestPanics"}
+
+
+def antrea_for(engine: OfflineTestBed, checkout: Path) -> Antrea:
+    return Antrea(source=dag.host().directory(str(checkout)), go_image=engine.go_image)
+
+
+def race_logs(go_test_json: str) -> str:
+    """What the fixture's race test logged: whether the race detector was built in."""
+    outputs = []
+    for line in go_test_json.splitlines():
+        event = json.loads(line)
+        if (
+            event.get("Test") == "TestRaceDetectorMatchesExpectation"
+            and event["Action"] == "output"
+        ):
+            outputs.append(event["Output"])
+    return "".join(outputs)
+
+
+@pytest.fixture(scope="module")
+def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return antrea_checkout(tmp_path_factory.mktemp("unit"))
+
+
+@pytest.fixture(scope="module")
+def failing_checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tree = antrea_checkout(tmp_path_factory.mktemp("failing"))
+    shutil.copytree(FIXTURES / "failing-tests/pkg", tree / "pkg", dirs_exist_ok=True)
+    return tree
+
+
+@pytest.mark.parametrize("platform", RACE)
+async def test_fixture_tests_pass_with_race_where_go_has_it(
+    engine: OfflineTestBed, checkout: Path, platform: str
+) -> None:
+    started = time.monotonic()
+    outcome = await antrea_for(engine, checkout).test(platform)
+    print(f"\nunit tests on {platform}: {outcome.summary} ({time.monotonic() - started:.1f}s)")
+    assert outcome.platform == platform
+    assert outcome.failed == 0 and outcome.failed_tests == []
+    assert outcome.passed >= 6
+    assert outcome.race is RACE[platform]
+    logged = race_logs(await outcome.json_report.contents())
+    assert f"race detector enabled: {str(RACE[platform]).lower()}" in logged
+
+
+async def test_failures_and_panics_are_named_and_reported(
+    engine: OfflineTestBed, failing_checkout: Path, tmp_path: Path
+) -> None:
+    antrea = antrea_for(engine, failing_checkout)
+    with pytest.raises(UnitTestFailure) as failed:
+        await antrea.test("linux/amd64")
+    for name in FAILING:
+        assert name in str(failed.value)
+
+    outcome = await antrea.test_report("linux/amd64")
+    assert outcome.failed == 2 and outcome.passed >= 7
+    await outcome.junit.export(str(tmp_path / "junit.xml"))
+    root = ElementTree.parse(tmp_path / "junit.xml").getroot()
+    failures = {
+        case.get("name") for case in root.iter("testcase") if case.find("failure") is not None
+    }
+    assert failures == FAILING
+    assert len(list(root.iter("testcase"))) >= 9
+
+
+async def test_second_run_is_served_from_cache(engine: OfflineTestBed, checkout: Path) -> None:
+    durations = []
+    for _ in range(2):
+        started = time.monotonic()
+        await antrea_for(engine, checkout).test("linux/amd64", coverage=True)
+        durations.append(time.monotonic() - started)
+    print(f"\nunit tests on linux/amd64: first {durations[0]:.1f}s, second {durations[1]:.1f}s")
+    outcome = await antrea_for(engine, checkout).test("linux/amd64", coverage=True)
+    assert outcome.coverage is not None
+    assert (await outcome.coverage.contents()).startswith("mode: atomic")
+
+
+async def test_cli_exits_1_and_writes_junit_on_failures(
+    engine: OfflineTestBed, failing_checkout: Path, tmp_path: Path
+) -> None:
+    junit = tmp_path / "report.xml"
+    command = [
+        str(Path(sys.executable).parent / "antrea-ci"),
+        "test",
+        "--source",
+        str(failing_checkout),
+        "--platform",
+        "linux/amd64",
+        "--junit",
+        str(junit),
+    ]
+    result = await anyio.run_process(command, check=False)
+    stdout = result.stdout.decode()
+    assert result.returncode == 1, result.stderr.decode()
+    assert "race detector on" in stdout
+    assert "FAIL antrea.io/antrea/v2/pkg/util/broken.TestPanics" in stdout
+    assert junit.exists()
