@@ -15,7 +15,7 @@ import dagger
 import typer
 from dagger import dag
 
-from ci.main import Antrea, ImageError
+from ci.main import Antrea, ImageError, UnitTestFailure
 from ci.matrix import ci_matrix
 from ci.platforms import PlatformError, configured_platforms, parse_platform
 from ci.report import StageTimes, tarball_name
@@ -206,7 +206,7 @@ def _run(main: Callable[[], Awaitable[None]]) -> None:
     """Run an async entry point; errors the user can fix end in one line and exit 1."""
     try:
         anyio.run(main)
-    except* (PlatformError, SourceError, ImageError) as group:
+    except* (PlatformError, SourceError, ImageError, UnitTestFailure) as group:
         for error in group.exceptions:
             print(f"error: {error}", file=sys.stderr)
         raise typer.Exit(1) from None
