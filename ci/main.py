@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, cast
 
+import anyio
 import dagger
 from dagger import Doc, dag, field, function, object_type
 
@@ -15,9 +17,22 @@ from ci.images import golang
 from ci.images import ovs as ovs_recipe
 from ci.images import unit_tests as unit_tests_recipe
 from ci.labels import oci_labels
-from ci.platforms import Platform, parse_platform
+from ci.platforms import Platform, default_platforms, parse_platform
+from ci.publishing import Credential, pull, push
+from ci.references import Repository, arch_tag, check_tag, parse_repository
 from ci.source import AntreaSource, load_source
 from ci.versions import pins
+
+# Side effects (pushes) must never be served from the function cache. dagger-io 0.21.8's
+# overloads of `function` omit the `cache` keyword its implementation takes.
+never_cached: Callable[[Callable[..., Any]], Callable[..., Any]] = cast(Any, function)(
+    cache="never"
+)
+
+IMAGES_TO_PUBLISH: dict[str, Callable[[Images], dagger.Container]] = {
+    "antrea-agent": lambda images: images.agent,
+    "antrea-controller": lambda images: images.controller,
+}
 
 PlatformArg = Annotated[
     str, Doc("Target platform, e.g. linux/arm64 or linux/arm/v7 (default: the engine's own)")
@@ -27,6 +42,10 @@ SuricataArg = Annotated[bool, Doc("Install Suricata (from an Ubuntu PPA; Ubuntu 
 
 class UnitTestFailure(RuntimeError):
     """Unit tests that failed; the message names them."""
+
+
+class BuildFailure(RuntimeError):
+    """Platforms whose images did not build; nothing was pushed."""
 
 
 class ImageError(RuntimeError):
@@ -63,6 +82,24 @@ class UnitTests:
     coverage: Annotated[dagger.File | None, Doc("Coverage profile, when asked for")] = field()
 
 
+@object_type
+class RegistryAuth:
+    """Credentials for one registry host."""
+
+    address: Annotated[str, Doc("Registry host, e.g. ghcr.io or docker.io")] = field()
+    username: Annotated[str, Doc("User name")] = field()
+    secret: Annotated[dagger.Secret, Doc("Password or token")] = field()
+
+
+NamespacesArg = Annotated[
+    list[str],
+    Doc("Where to push, REGISTRY/NAMESPACE each, e.g. docker.io/antrea ghcr.io/antrea-io"),
+]
+TagArg = Annotated[str, Doc("Image tag, e.g. v2.7.0")]
+PlatformsArg = Annotated[
+    list[str] | None, Doc("Target platforms (default: those of build/platforms.toml)")
+]
+
 PackagesArg = Annotated[
     list[str] | None, Doc("Package patterns (default: cmd, pkg and multicluster, like upstream)")
 ]
@@ -91,6 +128,8 @@ class Antrea:
         dagger.Directory | None,
         Doc("kubernetes-sigs/iptables-wrappers source (default: the pinned commit)"),
     ] = None
+
+    registry_auths: list[RegistryAuth] = field(default=list, init=False)
 
     async def _platform(self, platform: str) -> Platform:
         return parse_platform(platform or str(await dag.default_platform()))
@@ -282,3 +321,109 @@ class Antrea:
     async def build(self, platform: PlatformArg = "", suricata: SuricataArg = False) -> Images:
         """All four images of one platform, as fields (e.g. `build agent export`)."""
         return await self.build_images(platform, suricata)
+
+    @function
+    def with_registry_auth(
+        self,
+        address: Annotated[str, Doc("Registry host, e.g. ghcr.io")],
+        username: Annotated[str, Doc("User name")],
+        secret: Annotated[dagger.Secret, Doc("Password or token")],
+    ) -> Antrea:
+        """Use these credentials when pushing to (and pulling from) a registry."""
+        # dagger's field() is not a dataclass field specifier mypy knows.
+        auth = RegistryAuth(address=address, username=username, secret=secret)  # type: ignore[call-arg]
+        self.registry_auths = [*self.registry_auths, auth]
+        return self
+
+    def _credentials(self) -> list[Credential]:
+        return [Credential(a.address, a.username, a.secret) for a in self.registry_auths]
+
+    async def _targets(self, platforms: list[str] | None) -> list[Platform]:
+        if not platforms:
+            return default_platforms()
+        return [await self._platform(platform) for platform in platforms]
+
+    async def built_everywhere(self, targets: list[Platform]) -> dict[Platform, Images]:
+        """Build every platform concurrently; unless all built, fail naming each failure."""
+        built: dict[Platform, Images] = {}
+        failures: dict[Platform, str] = {}
+
+        async def build_one(target: Platform) -> None:
+            try:
+                images = await self.build_images(str(target))
+                await images.agent.sync()
+                await images.controller.sync()
+                built[target] = images
+            except Exception as error:
+                failures[target] = (
+                    str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+                )
+
+        async with anyio.create_task_group() as group:
+            for target in targets:
+                group.start_soon(build_one, target)
+        if failures:
+            detail = "; ".join(f"{target}: {reason}" for target, reason in sorted(failures.items()))
+            raise BuildFailure(f"nothing was pushed, the build failed for {detail}")
+        return built
+
+    async def _push_images(
+        self, built: dict[Platform, Images], repositories: list[Repository], tags: list[str]
+    ) -> list[str]:
+        published = []
+        for name, pick in IMAGES_TO_PUBLISH.items():
+            variants = {target: pick(images) for target, images in built.items()}
+            for repository in repositories:
+                for tag in tags:
+                    published.append(
+                        await push(variants, repository.child(name), tag, self._credentials())
+                    )
+        return published
+
+    @never_cached
+    async def publish(
+        self,
+        namespaces: NamespacesArg,
+        tag: TagArg,
+        platforms: PlatformsArg = None,
+        latest: Annotated[bool, Doc("Also tag latest")] = False,
+    ) -> list[str]:
+        """Build agent and controller for every platform, then push one multi-arch image each."""
+        repositories = [parse_repository(namespace) for namespace in namespaces]
+        tags = [check_tag(tag), *(["latest"] if latest else [])]
+        built = await self.built_everywhere(await self._targets(platforms))
+        return await self._push_images(built, repositories, tags)
+
+    @never_cached
+    async def publish_arch(
+        self, namespaces: NamespacesArg, tag: TagArg, platform: PlatformArg = ""
+    ) -> list[str]:
+        """Push one platform's agent and controller under a per-arch tag (TAG-arm64, ...)."""
+        repositories = [parse_repository(namespace) for namespace in namespaces]
+        target = await self._platform(platform)
+        built = await self.built_everywhere([target])
+        return await self._push_images(built, repositories, [arch_tag(tag, target)])
+
+    @never_cached
+    async def merge(
+        self,
+        namespaces: NamespacesArg,
+        tag: TagArg,
+        platforms: PlatformsArg = None,
+        latest: Annotated[bool, Doc("Also tag latest")] = False,
+    ) -> list[str]:
+        """Push the multi-arch image of each per-arch tag that publish-arch pushed."""
+        repositories = [parse_repository(namespace) for namespace in namespaces]
+        tags = [check_tag(tag), *(["latest"] if latest else [])]
+        targets = await self._targets(platforms)
+        published = []
+        for name in IMAGES_TO_PUBLISH:
+            for repository in repositories:
+                image = repository.child(name)
+                variants = {
+                    target: pull(target, image.tagged(arch_tag(tag, target)), self._credentials())
+                    for target in targets
+                }
+                for each in tags:
+                    published.append(await push(variants, image, each, self._credentials()))
+        return published

@@ -35,6 +35,10 @@ class Repository:
     def __str__(self) -> str:
         return f"{self.registry}/{self.path}"
 
+    def child(self, name: str) -> Repository:
+        """The repository of one image in this namespace: ghcr.io/antrea-io/antrea-agent."""
+        return parse_repository(f"{self}/{name}")
+
     def tagged(self, tag: str) -> str:
         return f"{self}:{check_tag(tag)}"
 
