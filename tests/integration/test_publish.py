@@ -1,0 +1,151 @@
+"""Publishing multi-arch images, per-arch pushes and their merge (issue 5)."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from dagger import dag
+
+from ci.main import Antrea, BuildFailure
+from ci.publishing import PublishError
+from ci.references import ImageReferenceError
+from tests.inputs import FIXTURES, antrea_checkout, ovs_tarball
+from tests.registry_api import Credentials, blob, exists, manifest
+from tests.testbed import OfflineTestBed
+
+pytestmark = pytest.mark.engine
+
+PLATFORMS = ["linux/amd64", "linux/arm64", "linux/arm/v7"]
+EXPECTED = {("linux", "amd64", None), ("linux", "arm64", None), ("linux", "arm", "v7")}
+IMAGES = ("antrea-agent", "antrea-controller")
+
+
+def antrea_for(engine: OfflineTestBed, checkout: Path, tarball: Path) -> Antrea:
+    return Antrea(
+        source=dag.host().directory(str(checkout)),
+        distro_image=engine.distro_image,
+        go_image=engine.go_image,
+        ovs_tarball=dag.host().file(str(tarball)),
+        iptables_wrapper_source=dag.host().directory(str(FIXTURES / "iptables-wrappers-mini")),
+    )
+
+
+def namespace(engine: OfflineTestBed, name: str) -> str:
+    return f"{engine.registry}/{name}-{uuid.uuid4().hex[:8]}"
+
+
+def platforms_of(reference: str) -> set[tuple[str, str, str | None]]:
+    index = manifest(reference)
+    return {
+        (m["platform"]["os"], m["platform"]["architecture"], m["platform"].get("variant"))
+        for m in index["manifests"]
+    }
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("publish")
+
+
+@pytest.fixture(scope="module")
+def checkout(workdir: Path) -> Path:
+    return antrea_checkout(workdir)
+
+
+@pytest.fixture(scope="module")
+def tarball(workdir: Path) -> Path:
+    return ovs_tarball(workdir)
+
+
+async def test_publish_to_two_namespaces_lists_every_platform(
+    engine: OfflineTestBed, checkout: Path, tarball: Path
+) -> None:
+    namespaces = [namespace(engine, "docker-io"), namespace(engine, "ghcr-io")]
+    published = await antrea_for(engine, checkout, tarball).publish(namespaces, "v2.7.0-test")
+    assert len(published) == len(IMAGES) * len(namespaces)
+    for reference in published:
+        assert "@sha256:" in reference
+        assert platforms_of(reference) == EXPECTED
+        for entry in manifest(reference)["manifests"]:
+            image = manifest(f"{reference.split('@')[0]}@{entry['digest']}")
+            config = blob(reference, image["config"]["digest"])
+            assert config["architecture"] == entry["platform"]["architecture"]
+            assert config.get("variant") == entry["platform"].get("variant")
+
+
+async def test_nothing_is_pushed_when_one_platform_fails(
+    engine: OfflineTestBed, workdir: Path, tarball: Path
+) -> None:
+    broken = antrea_checkout(workdir)
+    shutil.copytree(FIXTURES / "broken-on-arm", broken, dirs_exist_ok=True)
+    target = namespace(engine, "broken")
+    with pytest.raises(BuildFailure) as failed:
+        await antrea_for(engine, broken, tarball).publish([target], "v2.7.0-broken")
+    assert "linux/arm/v7" in str(failed.value)
+    assert "linux/amd64" not in str(failed.value)
+    for image in IMAGES:
+        assert not exists(f"{target}/{image}:v2.7.0-broken")
+
+
+async def test_merge_references_the_digests_of_the_per_arch_pushes(
+    engine: OfflineTestBed, checkout: Path, tarball: Path
+) -> None:
+    target = namespace(engine, "matrix")
+    pushed: dict[str, str] = {}
+    for platform in PLATFORMS:
+        for reference in await antrea_for(engine, checkout, tarball).publish_arch(
+            [target], "v2.7.0", platform
+        ):
+            pushed[reference.split("@")[0]] = reference.split("@")[1]
+    assert f"{target}/antrea-agent:v2.7.0-arm" in pushed
+
+    merged = await antrea_for(engine, checkout, tarball).merge([target], "v2.7.0", latest=True)
+    assert len(merged) == len(IMAGES) * 2
+    for reference in merged:
+        image = reference.split("@")[0].rsplit(":", 1)[0]
+        digests = {entry["digest"] for entry in manifest(reference)["manifests"]}
+        expected = {pushed[f"{image}:v2.7.0-{suffix}"] for suffix in ("amd64", "arm64", "arm")}
+        assert digests == expected, reference
+        assert platforms_of(reference) == EXPECTED
+
+
+async def test_a_wrong_password_is_one_clear_error_and_pushes_nothing(
+    engine: OfflineTestBed, checkout: Path, tarball: Path
+) -> None:
+    wrong = "wrong-" + uuid.uuid4().hex
+    target = f"{engine.auth_registry}/refused-{uuid.uuid4().hex[:8]}"
+    antrea = antrea_for(engine, checkout, tarball).with_registry_auth(
+        engine.auth_registry, engine.auth_user, dag.set_secret("wrong-password", wrong)
+    )
+    with pytest.raises(PublishError) as refused:
+        await antrea.publish([target], "v2.7.0", ["linux/amd64"])
+    message = str(refused.value)
+    assert engine.auth_registry in message and "credentials" in message
+    assert wrong not in message
+    credentials = Credentials(engine.auth_user, engine.auth_password)
+    for image in IMAGES:
+        assert not exists(f"{target}/{image}:v2.7.0", credentials)
+
+    allowed = antrea_for(engine, checkout, tarball).with_registry_auth(
+        engine.auth_registry,
+        engine.auth_user,
+        dag.set_secret("right-password", engine.auth_password),
+    )
+    published = await allowed.publish([target], "v2.7.0", ["linux/amd64"])
+    assert all(exists(reference, credentials) for reference in published)
+
+
+@pytest.mark.parametrize(
+    ("namespaces", "tag"),
+    [(["Bad/Namespace"], "v1"), (["127.0.0.1:5310/ok"], "bad tag"), (["127.0.0.1:5310/ok"], ".v1")],
+)
+async def test_invalid_references_are_refused_before_building(
+    engine: OfflineTestBed, namespaces: list[str], tag: str, tarball: Path
+) -> None:
+    # The source is not an Antrea tree: building would fail with another error.
+    not_antrea = FIXTURES / "ovs-mini"
+    with pytest.raises(ImageReferenceError):
+        await antrea_for(engine, not_antrea, tarball).publish(namespaces, tag)
