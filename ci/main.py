@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Annotated, Any, cast
 
@@ -9,8 +10,11 @@ import anyio
 import dagger
 from dagger import Doc, dag, field, function, object_type
 
+from ci import debian
+from ci.base_images import BASE_IMAGE, OVS_IMAGE, base_tag, code_digest, ovs_tag
 from ci.gotest import FAIL, PASS, SKIP, junit_xml, parse_go_test_json
 from ci.images import agent as agent_recipe
+from ci.images import apt as apt_recipe
 from ci.images import base as base_recipe
 from ci.images import controller as controller_recipe
 from ci.images import golang
@@ -124,6 +128,10 @@ class Antrea:
         dagger.File | None,
         Doc("Open vSwitch release tarball (default: the pinned release)"),
     ] = None
+    base_registry: Annotated[
+        str,
+        Doc("Namespace where publish-base pushed OVS and base images, reused when present"),
+    ] = ""
     iptables_wrapper_source: Annotated[
         dagger.Directory | None,
         Doc("kubernetes-sigs/iptables-wrappers source (default: the pinned commit)"),
@@ -163,28 +171,82 @@ class Antrea:
             sorted({*agent_recipe.AGENT_COMMANDS, *controller_recipe.CONTROLLER_COMMANDS}),
         )
 
-    async def _ovs(self, target: Platform) -> dagger.Container:
-        distro = await self._resolved(self.distro_image, target, "distribution")
-        tarball = self.ovs_tarball or dag.http(pins().ovs_tarball_url)
-        tree = ovs_recipe.unpack(distro, tarball)
-        return ovs_recipe.image(target, distro, await ovs_recipe.debs(target, distro, tree))
+    def _ovs_tarball(self) -> dagger.File:
+        return self.ovs_tarball or dag.http(pins().ovs_tarball_url)
 
-    def _base(
-        self, target: Platform, ovs_image: dagger.Container, suricata: bool
-    ) -> dagger.Container:
-        builder = golang.go_builder(self.go_image)
-        wrapper_source = self.iptables_wrapper_source or (
+    def _wrapper_source(self) -> dagger.Directory:
+        return self.iptables_wrapper_source or (
             dag.git(pins().iptables_wrapper_repository)
             .commit(pins().iptables_wrapper_commit)
             .tree()
         )
+
+    async def _ovs_built(self, target: Platform) -> dagger.Container:
+        distro = await self._resolved(self.distro_image, target, "distribution")
+        tree = ovs_recipe.unpack(distro, self._ovs_tarball())
+        return ovs_recipe.image(target, distro, await ovs_recipe.debs(target, distro, tree))
+
+    def _base_built(
+        self, target: Platform, ovs_image: dagger.Container, suricata: bool
+    ) -> dagger.Container:
+        builder = golang.go_builder(self.go_image)
         return base_recipe.image(
             target,
             ovs_image,
             golang.cni_plugins(builder, target, pins().cni_plugins, pins().cni_plugin_names),
-            golang.iptables_wrapper(builder, wrapper_source, target),
+            golang.iptables_wrapper(builder, self._wrapper_source(), target),
             suricata=suricata,
         )
+
+    async def _base_tags(self, target: Platform, suricata: bool) -> tuple[str, str]:
+        """The content-addressed tags of the OVS and base images of a platform."""
+        distro = await self._resolved(self.distro_image, target, "distribution")
+        distro_ref = (
+            await dag.container(platform=dagger.Platform(str(target))).from_(distro).image_ref()
+        )
+        ovs = ovs_tag(
+            target,
+            await self._ovs_tarball().digest(),
+            distro_ref,
+            code_digest([ovs_recipe, apt_recipe, debian]),
+        )
+        base = base_tag(
+            ovs,
+            pins(),
+            await self._wrapper_source().digest(),
+            self.go_image,
+            code_digest([base_recipe, golang, apt_recipe]),
+            suricata,
+        )
+        return ovs, base
+
+    async def _reused(self, target: Platform, reference: str) -> dagger.Container | None:
+        """The image at reference when the registry has it; None (with a warning when the
+        registry cannot be reached) when it must be built here."""
+        try:
+            return await pull(target, reference, self._credentials()).sync()
+        except dagger.QueryError as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            if not any(word in reason.lower() for word in ("not found", "manifest unknown", "404")):
+                print(
+                    f"warning: base registry unusable for {reference} ({reason}): building locally",
+                    file=sys.stderr,
+                )
+            return None
+
+    async def _bases(
+        self, target: Platform, suricata: bool
+    ) -> tuple[dagger.Container, dagger.Container]:
+        """The OVS and base images: pulled from the base registry when it has them, else built."""
+        if self.base_registry:
+            namespace = parse_repository(self.base_registry)
+            ovs, base = await self._base_tags(target, suricata)
+            pulled_ovs = await self._reused(target, namespace.child(OVS_IMAGE).tagged(ovs))
+            pulled_base = await self._reused(target, namespace.child(BASE_IMAGE).tagged(base))
+            if pulled_ovs and pulled_base:
+                return pulled_ovs, pulled_base
+        ovs_image = await self._ovs_built(target)
+        return ovs_image, self._base_built(target, ovs_image, suricata)
 
     async def _controller(
         self, target: Platform, source: AntreaSource, binaries: dagger.Directory
@@ -201,15 +263,16 @@ class Antrea:
     @function
     async def ovs(self, platform: PlatformArg = "") -> dagger.Container:
         """The Open vSwitch image: .debs built from the tarball in the target platform."""
-        return await self._ovs(await self._platform(platform))
+        ovs_image, _ = await self._bases(await self._platform(platform), False)
+        return ovs_image
 
     @function
     async def base(
         self, platform: PlatformArg = "", suricata: SuricataArg = False
     ) -> dagger.Container:
         """The base image: OVS plus CNI plugins, the iptables wrapper and network tools."""
-        target = await self._platform(platform)
-        return self._base(target, await self._ovs(target), suricata)
+        _, base_image = await self._bases(await self._platform(platform), suricata)
+        return base_image
 
     @function
     async def agent(
@@ -218,8 +281,9 @@ class Antrea:
         """The antrea-agent image for one platform."""
         target = await self._platform(platform)
         source = await self._source()
+        _, base_image = await self._bases(target, suricata)
         return agent_recipe.image(
-            self._base(target, await self._ovs(target), suricata),
+            base_image,
             await self._binaries(target, source),
             source.directory,
             self._labels("antrea-agent", source),
@@ -304,8 +368,7 @@ class Antrea:
         target = await self._platform(platform)
         source = await self._source()
         binaries = await self._binaries(target, source)
-        ovs_image = await self._ovs(target)
-        base_image = self._base(target, ovs_image, suricata)
+        ovs_image, base_image = await self._bases(target, suricata)
         agent_labels = self._labels("antrea-agent", source)
         # dagger's field() is not a dataclass field specifier mypy knows.
         return Images(  # type: ignore[call-arg]
@@ -426,4 +489,27 @@ class Antrea:
                 }
                 for each in tags:
                     published.append(await push(variants, image, each, self._credentials()))
+        return published
+
+    @never_cached
+    async def publish_base(
+        self,
+        namespace: Annotated[str, Doc("REGISTRY/NAMESPACE of the base images")],
+        platforms: PlatformsArg = None,
+        suricata: SuricataArg = False,
+    ) -> list[str]:
+        """Build and push the OVS and base images of each platform under content tags."""
+        repository = parse_repository(namespace)
+        published = []
+        for target in await self._targets(platforms):
+            ovs, base = await self._base_tags(target, suricata)
+            ovs_image = await self._ovs_built(target)
+            base_image = self._base_built(target, ovs_image, suricata)
+            credentials = self._credentials()
+            published.append(
+                await push({target: ovs_image}, repository.child(OVS_IMAGE), ovs, credentials)
+            )
+            published.append(
+                await push({target: base_image}, repository.child(BASE_IMAGE), base, credentials)
+            )
         return published

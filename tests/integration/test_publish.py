@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -149,3 +150,37 @@ async def test_invalid_references_are_refused_before_building(
     not_antrea = FIXTURES / "ovs-mini"
     with pytest.raises(ImageReferenceError):
         await antrea_for(engine, not_antrea, tarball).publish(namespaces, tag)
+
+
+async def test_build_pulls_base_images_after_publish_base(
+    engine: OfflineTestBed, checkout: Path, tarball: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    platform = "linux/arm64"
+    bases = namespace(engine, "bases")
+    published = await antrea_for(engine, checkout, tarball).publish_base(bases, [platform])
+    assert [reference.split(":")[1].split("/")[-1] for reference in published] == [
+        "antrea-ovs",
+        "antrea-base",
+    ]
+    assert all(exists(reference) for reference in published)
+
+    timings = {}
+    for label, base_registry in (("built here", ""), ("pulled", bases)):
+        antrea = antrea_for(engine, checkout, tarball)
+        antrea.base_registry = base_registry
+        started = time.monotonic()
+        images = await antrea.build(platform)
+        await images.agent.sync()
+        timings[label] = time.monotonic() - started
+        if base_registry:
+            assert (await images.ovs.image_ref()).startswith(f"{bases}/antrea-ovs:sha-")
+            assert (await images.base.image_ref()).startswith(f"{bases}/antrea-base:sha-")
+    print(
+        f"\n{platform} build with bases " + ", ".join(f"{k}: {v:.1f}s" for k, v in timings.items())
+    )
+
+    unreachable = antrea_for(engine, checkout, tarball)
+    unreachable.base_registry = "127.0.0.1:9/nowhere"
+    images = await unreachable.build(platform)
+    await images.agent.sync()
+    assert "warning: base registry unusable" in capsys.readouterr().err

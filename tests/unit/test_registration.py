@@ -24,8 +24,9 @@ FUNCTIONS = {
     "publish": list[str],
     "publish_arch": list[str],
     "merge": list[str],
+    "publish_base": list[str],
 }
-SIDE_EFFECTS = ("publish", "publish_arch", "merge")
+SIDE_EFFECTS = ("publish", "publish_arch", "merge", "publish_base")
 
 
 def test_objects_are_the_main_object_and_its_result_types() -> None:
@@ -63,6 +64,7 @@ def test_constructor_takes_the_source_and_base_images_with_defaults() -> None:
         "distro_image",
         "go_image",
         "ovs_tarball",
+        "base_registry",
         "iptables_wrapper_source",
     ]
     assert all(parameter.doc for parameter in parameters.values())

@@ -1,0 +1,56 @@
+"""Content-addressed tags of the OVS and base images (pure, no engine).
+
+A tag changes exactly when something that determines the image changes: pinned versions,
+the OVS tarball, the recipes' code, the distribution image's digest, the platform. Images
+pushed under it by publish-base are reused by every later build on every machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from types import ModuleType
+
+from ci.platforms import Platform
+from ci.references import content_tag
+from ci.versions import Pins
+
+OVS_IMAGE = "antrea-ovs"
+BASE_IMAGE = "antrea-base"
+
+
+def code_digest(modules: list[ModuleType]) -> str:
+    """A digest of the source files of the modules that make up a recipe."""
+    digest = hashlib.sha256()
+    for module in sorted(modules, key=lambda m: m.__name__):
+        digest.update(module.__name__.encode())
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()
+
+
+def ovs_tag(platform: Platform, tarball_digest: str, distro_ref: str, recipe_digest: str) -> str:
+    return content_tag(
+        {
+            "image": OVS_IMAGE,
+            "platform": str(platform),
+            "ovs-tarball": tarball_digest,
+            "distro": distro_ref,
+            "recipe": recipe_digest,
+        }
+    )
+
+
+def base_tag(
+    ovs: str, pins: Pins, wrapper_digest: str, go_image: str, recipe_digest: str, suricata: bool
+) -> str:
+    return content_tag(
+        {
+            "image": BASE_IMAGE,
+            "ovs": ovs,
+            "cni-plugins": f"{pins.cni_plugins} {','.join(pins.cni_plugin_names)}",
+            "iptables-wrapper": wrapper_digest,
+            "go-image": go_image,
+            "recipe": recipe_digest,
+            "suricata": str(suricata),
+        }
+    )
