@@ -15,9 +15,11 @@ import dagger
 import typer
 from dagger import dag
 
-from ci.main import Antrea, ImageError, UnitTestFailure
+from ci.main import Antrea, BuildFailure, ImageError, UnitTestFailure
 from ci.matrix import ci_matrix
 from ci.platforms import PlatformError, configured_platforms, parse_platform
+from ci.publishing import PublishError
+from ci.references import ImageReferenceError
 from ci.report import StageTimes, tarball_name
 from ci.versions import SourceError, pins
 
@@ -187,6 +189,186 @@ def test(
         raise typer.Exit(1)
 
 
+AuthOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--auth",
+        help="REGISTRY=USER:env:VARIABLE or REGISTRY=USER:file:PATH; the password is read "
+        "from there and handed to the engine as a secret. Repeat per registry.",
+    ),
+]
+NamespaceOption = Annotated[
+    list[str],
+    typer.Option("--namespace", help="REGISTRY/NAMESPACE to push to; repeat for several."),
+]
+TagOption = Annotated[str, typer.Option(help="Image tag, e.g. v2.7.0.")]
+
+
+def parse_auth(text: str) -> tuple[str, str, str, str]:
+    """Split REGISTRY=USER:env:VAR or REGISTRY=USER:file:PATH (pure)."""
+    registry, _, rest = text.partition("=")
+    user, _, source = rest.partition(":")
+    kind, _, where = source.partition(":")
+    if not registry or not user or kind not in ("env", "file") or not where:
+        raise typer.BadParameter(
+            f"{text!r}: expected REGISTRY=USER:env:VARIABLE or REGISTRY=USER:file:PATH",
+            param_hint="--auth",
+        )
+    return registry, user, kind, where
+
+
+def _password(kind: str, where: str) -> str:
+    if kind == "env":
+        if where not in os.environ:
+            raise typer.BadParameter(
+                f"environment variable {where} is not set", param_hint="--auth"
+            )
+        return os.environ[where]
+    try:
+        return Path(where).read_text().strip()
+    except OSError as error:
+        raise typer.BadParameter(
+            f"cannot read {where}: {error.strerror}", param_hint="--auth"
+        ) from None
+
+
+def _publisher(
+    source: Path, auth: list[str] | None, distro_image: str, go_image: str, base_registry: str
+) -> Callable[[], Antrea]:
+    """A factory of Antrea objects with credentials, once connected; passwords read now."""
+    credentials = [
+        (registry, user, _password(kind, where))
+        for registry, user, kind, where in (parse_auth(item) for item in auth or [])
+    ]
+
+    def make() -> Antrea:
+        # dagger's @object_type constructor is not visible to mypy.
+        antrea = Antrea(  # type: ignore[call-arg]
+            source=dag.host().directory(str(source)),
+            distro_image=distro_image,
+            go_image=go_image,
+            base_registry=base_registry,
+        )
+        for index, (registry, user, password) in enumerate(credentials):
+            secret = dag.set_secret(f"antrea-ci-registry-{index}", password)
+            antrea = antrea.with_registry_auth(registry, user, secret)
+        return antrea
+
+    return make
+
+
+def _publish_command(
+    source: Path,
+    auth: list[str] | None,
+    distro_image: str,
+    go_image: str,
+    base_registry: str,
+    action: Callable[[Antrea], Awaitable[list[str]]],
+) -> None:
+    make = _publisher(source, auth, distro_image, go_image, base_registry)
+
+    async def run() -> None:
+        async with dagger.connection(dagger.Config(log_output=sys.stderr if _verbose() else None)):
+            for reference in await action(make()):
+                print(reference)
+
+    _run(run)
+
+
+BaseRegistryOption = Annotated[
+    str, typer.Option(help="Namespace of published base images, reused when present.")
+]
+
+
+@app.command()
+def publish(
+    source: SourceOption,
+    namespace: NamespaceOption,
+    tag: TagOption,
+    platform: PlatformOption = None,
+    latest: Annotated[bool, typer.Option(help="Also tag latest.")] = False,
+    auth: AuthOption = None,
+    distro_image: DistroImageOption = PINS.distro_image,
+    go_image: GoImageOption = PINS.go_image,
+    base_registry: BaseRegistryOption = "",
+) -> None:
+    """Build agent and controller for every platform, then push multi-arch images."""
+    platforms = _platforms(platform) or None
+    _publish_command(
+        source,
+        auth,
+        distro_image,
+        go_image,
+        base_registry,
+        lambda antrea: antrea.publish(namespace, tag, platforms, latest),
+    )
+
+
+@app.command("publish-arch")
+def publish_arch(
+    source: SourceOption,
+    namespace: NamespaceOption,
+    tag: TagOption,
+    platform: Annotated[str, typer.Option("--platform", "-p", help="The platform to push.")] = "",
+    auth: AuthOption = None,
+    distro_image: DistroImageOption = PINS.distro_image,
+    go_image: GoImageOption = PINS.go_image,
+    base_registry: BaseRegistryOption = "",
+) -> None:
+    """Push one platform's images under per-arch tags (for CI matrix jobs)."""
+    target = _platforms([platform])[0] if platform else ""
+    _publish_command(
+        source,
+        auth,
+        distro_image,
+        go_image,
+        base_registry,
+        lambda antrea: antrea.publish_arch(namespace, tag, target),
+    )
+
+
+@app.command()
+def merge(
+    source: SourceOption,
+    namespace: NamespaceOption,
+    tag: TagOption,
+    platform: PlatformOption = None,
+    latest: Annotated[bool, typer.Option(help="Also tag latest.")] = False,
+    auth: AuthOption = None,
+) -> None:
+    """Push the multi-arch images of the per-arch tags publish-arch pushed."""
+    platforms = _platforms(platform) or None
+    _publish_command(
+        source,
+        auth,
+        PINS.distro_image,
+        PINS.go_image,
+        "",
+        lambda antrea: antrea.merge(namespace, tag, platforms, latest),
+    )
+
+
+@app.command("publish-base")
+def publish_base(
+    source: SourceOption,
+    namespace: Annotated[str, typer.Option(help="REGISTRY/NAMESPACE of the base images.")],
+    platform: PlatformOption = None,
+    auth: AuthOption = None,
+    distro_image: DistroImageOption = PINS.distro_image,
+    go_image: GoImageOption = PINS.go_image,
+) -> None:
+    """Build and push the OVS and base images under content-addressed tags."""
+    platforms = _platforms(platform) or None
+    _publish_command(
+        source,
+        auth,
+        distro_image,
+        go_image,
+        "",
+        lambda antrea: antrea.publish_base(namespace, platforms),
+    )
+
+
 @app.command()
 def matrix(
     fallback_runner: Annotated[
@@ -206,7 +388,15 @@ def _run(main: Callable[[], Awaitable[None]]) -> None:
     """Run an async entry point; errors the user can fix end in one line and exit 1."""
     try:
         anyio.run(main)
-    except* (PlatformError, SourceError, ImageError, UnitTestFailure) as group:
+    except* (
+        PlatformError,
+        SourceError,
+        ImageError,
+        UnitTestFailure,
+        BuildFailure,
+        PublishError,
+        ImageReferenceError,
+    ) as group:
         for error in group.exceptions:
             print(f"error: {error}", file=sys.stderr)
         raise typer.Exit(1) from None

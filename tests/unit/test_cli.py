@@ -10,7 +10,7 @@ from ci.cli import app
 from ci.report import StageTimes, tarball_name
 
 FIXTURE = Path(__file__).parents[1] / "fixtures/antrea-mini"
-runner = CliRunner()
+runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
 
 
 def test_unknown_platform_is_a_usage_error() -> None:
@@ -53,3 +53,47 @@ def test_test_command_refuses_an_unknown_platform() -> None:
     result = runner.invoke(app, ["test", "--source", str(FIXTURE), "--platform", "windows/amd64"])
     assert result.exit_code == 2
     assert "windows/amd64" in result.output
+
+
+def test_auth_takes_the_password_from_env_or_file() -> None:
+    from ci.cli import parse_auth
+
+    assert parse_auth("ghcr.io=bot:env:GHCR_TOKEN") == ("ghcr.io", "bot", "env", "GHCR_TOKEN")
+    assert parse_auth("docker.io=antrea:file:/run/pw") == ("docker.io", "antrea", "file", "/run/pw")
+
+
+def test_auth_with_a_plain_password_is_a_usage_error() -> None:
+    result = runner.invoke(
+        app,
+        [
+            "publish",
+            "--source",
+            str(FIXTURE),
+            "--namespace",
+            "ghcr.io/antrea-io",
+            "--tag",
+            "v1",
+            "--auth",
+            "ghcr.io=bot:hunter2",
+        ],
+    )
+    assert result.exit_code == 2
+    assert "REGISTRY=USER:env:VARIABLE" in result.output
+    assert "hunter2" in result.output  # the refused argument is echoed, it was not a secret
+
+
+def test_auth_from_an_unset_variable_is_a_usage_error() -> None:
+    result = runner.invoke(
+        app,
+        [
+            "publish-base",
+            "--source",
+            str(FIXTURE),
+            "--namespace",
+            "ghcr.io/antrea-io",
+            "--auth",
+            "ghcr.io=bot:env:ANTREA_CI_NO_SUCH_VARIABLE",
+        ],
+    )
+    assert result.exit_code == 2
+    assert "ANTREA_CI_NO_SUCH_VARIABLE is not set" in result.output
