@@ -63,6 +63,10 @@ WrapperSourceOption = Annotated[
     ),
 ]
 
+BaseRegistryOption = Annotated[
+    str, typer.Option(help="Namespace of published base images, reused when present.")
+]
+
 PINS = pins()
 IMAGES = ("ovs", "base", "agent", "controller")
 IMAGE_NAMES = {
@@ -124,6 +128,7 @@ def build(
     go_image: GoImageOption = PINS.go_image,
     ovs_tarball: OvsTarballOption = None,
     iptables_wrapper_source: WrapperSourceOption = None,
+    base_registry: BaseRegistryOption = "",
 ) -> None:
     """Build the four images for each platform, concurrently, into OCI tarballs."""
     platforms = _platforms(platform)
@@ -138,6 +143,7 @@ def build(
                 distro_image=distro_image,
                 go_image=go_image,
                 ovs_tarball=dag.host().file(str(ovs_tarball)) if ovs_tarball else None,
+                base_registry=base_registry,
                 iptables_wrapper_source=(
                     dag.host().directory(str(iptables_wrapper_source))
                     if iptables_wrapper_source
@@ -273,11 +279,6 @@ def _publish_command(
                 print(reference)
 
     _run(run)
-
-
-BaseRegistryOption = Annotated[
-    str, typer.Option(help="Namespace of published base images, reused when present.")
-]
 
 
 @app.command()
