@@ -169,26 +169,35 @@ def test(
     run: Annotated[str, typer.Option(help="Only tests matching this regular expression.")] = "",
     junit: Annotated[Path | None, typer.Option(help="Write a JUnit XML report here.")] = None,
     coverage: Annotated[Path | None, typer.Option(help="Write the coverage profile here.")] = None,
+    race: Annotated[
+        str, typer.Option(help="auto (where Go has it, natively), on or off.")
+    ] = "auto",
     go_image: GoImageOption = PINS.go_image,
 ) -> None:
     """Run Antrea's Go unit tests in a container; exit 1 when a test fails."""
     target = _platforms([platform])[0] if platform else ""
+    if race not in ("auto", "on", "off"):
+        raise typer.BadParameter(f"{race!r}: expected auto, on or off", param_hint="--race")
     failed: list[str] = []
 
     async def run_tests() -> None:
         async with dagger.connection(dagger.Config(log_output=sys.stderr if _verbose() else None)):
             # dagger's @object_type constructor is not visible to mypy.
             antrea = Antrea(source=dag.host().directory(str(source)), go_image=go_image)  # type: ignore[call-arg]
-            outcome = await antrea.unit_tests(target, package, run, coverage=coverage is not None)
+            outcome = await antrea.unit_tests(
+                target, package, run, coverage=coverage is not None, race=race
+            )
             if junit:
                 await outcome.junit.export(str(junit))
             if coverage and outcome.coverage:
                 await outcome.coverage.export(str(coverage))
-            race = "on" if outcome.race else "off"
-            print(f"{outcome.platform} (race detector {race}): {outcome.summary}")
-            for name in outcome.failed_tests:
+            state = "on" if outcome.race else "off"
+            print(f"{outcome.platform} (race detector {state}): {outcome.summary}")
+            if outcome.note:
+                print(outcome.note)
+            for name in [*outcome.failed_tests, *outcome.failed_packages]:
                 print(f"FAIL {name}")
-            failed.extend(outcome.failed_tests)
+            failed.extend([*outcome.failed_tests, *outcome.failed_packages])
 
     _run(run_tests)
     if failed:

@@ -76,10 +76,14 @@ class UnitTests:
 
     platform: Annotated[str, Doc("The platform the tests ran on")] = field()
     race: Annotated[bool, Doc("Whether the race detector was on")] = field()
+    note: Annotated[str, Doc("Why the race detector was off, when it was")] = field()
     passed: Annotated[int, Doc("Tests that passed")] = field()
     failed: Annotated[int, Doc("Tests that failed")] = field()
     skipped: Annotated[int, Doc("Tests that were skipped")] = field()
     failed_tests: Annotated[list[str], Doc("package.Test of each failed test")] = field()
+    failed_packages: Annotated[
+        list[str], Doc("Packages that failed outside any test (build errors, crashes)")
+    ] = field()
     summary: Annotated[str, Doc("One line: packages, passed, failed, skipped, duration")] = field()
     json_report: Annotated[dagger.File, Doc("The `go test -json` output")] = field()
     junit: Annotated[dagger.File, Doc("The report as JUnit XML")] = field()
@@ -110,6 +114,10 @@ PackagesArg = Annotated[
 RunArg = Annotated[str, Doc("Only tests matching this -run regular expression")]
 FlagsArg = Annotated[list[str] | None, Doc("Extra `go test` flags")]
 CoverageArg = Annotated[bool, Doc("Write a coverage profile")]
+RaceArg = Annotated[
+    str,
+    Doc("Race detector: auto (where Go has it and the platform runs natively), on or off"),
+]
 
 
 @object_type
@@ -303,13 +311,16 @@ class Antrea:
         run: str = "",
         extra_flags: list[str] | None = None,
         coverage: bool = False,
+        race: str = "auto",
     ) -> UnitTests:
         """Run the unit tests and report, whatever their outcome (typed body of `test`)."""
         target = await self._platform(platform)
         source = await self._source()
         go_image = await self._resolved(self.go_image, target, "Go")
+        native = target == parse_platform(str(await dag.default_platform()))
+        with_race, note = unit_tests_recipe.race_decision(target, native, race)
         command = unit_tests_recipe.go_test_command(
-            target, packages or unit_tests_recipe.DEFAULT_PACKAGES, run, extra_flags, coverage
+            packages or unit_tests_recipe.DEFAULT_PACKAGES, with_race, run, extra_flags, coverage
         )
         ran = unit_tests_recipe.run_unit_tests(target, go_image, source.directory, command)
         results = ran.directory(unit_tests_recipe.RESULTS_DIR)
@@ -322,11 +333,17 @@ class Antrea:
         # dagger's field() is not a dataclass field specifier mypy knows.
         return UnitTests(  # type: ignore[call-arg]
             platform=str(target),
-            race=target.facts.race,
+            race=with_race,
+            note=note,
             passed=report.count(PASS),
             failed=report.count(FAIL),
             skipped=report.count(SKIP),
             failed_tests=[f"{test.package}.{test.name}" for test in report.failed_tests],
+            failed_packages=[
+                package.name or "(build)"
+                for package in report.failed_packages
+                if not any(test.package == package.name for test in report.failed_tests)
+            ],
             summary=report.summary(),
             json_report=json_report,
             junit=dag.directory().with_new_file("junit.xml", junit_xml(report)).file("junit.xml"),
@@ -341,9 +358,10 @@ class Antrea:
         run: RunArg = "",
         extra_flags: FlagsArg = None,
         coverage: CoverageArg = False,
+        race: RaceArg = "auto",
     ) -> UnitTests:
         """Run the Go unit tests in the target platform and report, even when some fail."""
-        return await self.unit_tests(platform, packages, run, extra_flags, coverage)
+        return await self.unit_tests(platform, packages, run, extra_flags, coverage, race)
 
     @function
     async def test(
@@ -353,13 +371,15 @@ class Antrea:
         run: RunArg = "",
         extra_flags: FlagsArg = None,
         coverage: CoverageArg = False,
+        race: RaceArg = "auto",
     ) -> UnitTests:
         """Run the Go unit tests in the target platform; fail naming the failed tests."""
-        outcome = await self.unit_tests(platform, packages, run, extra_flags, coverage)
-        if outcome.failed:
+        outcome = await self.unit_tests(platform, packages, run, extra_flags, coverage, race)
+        failures = [*outcome.failed_tests, *outcome.failed_packages]
+        if failures:
             raise UnitTestFailure(
-                f"{outcome.failed} tests failed on {outcome.platform}: "
-                + ", ".join(outcome.failed_tests)
+                f"{len(failures)} tests or packages failed on {outcome.platform}: "
+                + ", ".join(failures)
             )
         return outcome
 

@@ -2,25 +2,40 @@
 
 from __future__ import annotations
 
-from ci.images.unit_tests import COVERAGE_FILE, DEFAULT_PACKAGES, go_test_command
+import pytest
+
+from ci.images.unit_tests import COVERAGE_FILE, DEFAULT_PACKAGES, go_test_command, race_decision
 from ci.platforms import parse_platform
 
+AMD64, ARM64, ARM = (parse_platform(p) for p in ("linux/amd64", "linux/arm64", "linux/arm/v7"))
 
-def test_race_on_amd64_and_arm64_only() -> None:
-    for name, race in (("linux/amd64", True), ("linux/arm64", True), ("linux/arm/v7", False)):
-        command = go_test_command(parse_platform(name), DEFAULT_PACKAGES)
-        assert ("-race" in command) is race
-        assert command[:3] == ["go", "test", "-json"]
-        assert command[-len(DEFAULT_PACKAGES) :] == DEFAULT_PACKAGES
+
+def test_race_where_go_has_it_and_the_platform_is_native() -> None:
+    assert race_decision(AMD64, native=True) == (True, "")
+    assert race_decision(ARM64, native=True) == (True, "")
+    on, note = race_decision(ARM, native=True)
+    assert not on and "Go has none for linux/arm/v7" in note
+
+
+def test_no_race_under_emulation_unless_forced() -> None:
+    on, note = race_decision(ARM64, native=False)
+    assert not on and "emulated linux/arm64" in note and "ThreadSanitizer" in note
+    assert race_decision(ARM64, native=False, requested="on") == (True, "")
+    assert race_decision(AMD64, native=True, requested="off")[0] is False
+    with pytest.raises(ValueError, match="auto, on or off"):
+        race_decision(AMD64, native=True, requested="maybe")
+
+
+def test_command_line() -> None:
+    command = go_test_command(DEFAULT_PACKAGES, race=True)
+    assert command[:4] == ["go", "test", "-json", "-race"]
+    assert command[-len(DEFAULT_PACKAGES) :] == DEFAULT_PACKAGES
+    assert "-race" not in go_test_command(DEFAULT_PACKAGES, race=False)
 
 
 def test_filter_flags_and_coverage() -> None:
     command = go_test_command(
-        parse_platform("linux/amd64"),
-        ["./pkg/..."],
-        run="TestX",
-        extra_flags=["-count=1"],
-        coverage=True,
+        ["./pkg/..."], race=True, run="TestX", extra_flags=["-count=1"], coverage=True
     )
     assert command == [
         "go",
