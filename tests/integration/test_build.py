@@ -14,7 +14,7 @@ from dagger import dag
 
 from ci.main import Antrea, ImageError, Images
 from ci.platforms import PlatformError
-from ci.versions import SourceError
+from ci.versions import SourceError, pins
 from tests.inputs import FIXTURES, antrea_checkout, elf_header, git, ovs_tarball
 from tests.testbed import OfflineTestBed
 
@@ -211,3 +211,15 @@ async def test_cli_writes_one_oci_tarball_per_image(
     for name in names:
         with tarfile.open(tmp_path / f"{name}-linux-arm64.tar") as archive:
             assert "index.json" in archive.getnames()
+
+
+@pytest.mark.online
+async def test_the_pinned_ovs_release_tarball_builds(
+    engine: OfflineTestBed, inputs: Inputs
+) -> None:
+    """The real OVS path: the pinned release tarball, downloaded and built (slow, online)."""
+    antrea = antrea_for(engine, inputs)
+    antrea.ovs_tarball = None
+    ovs = await antrea.ovs("linux/amd64")
+    version = await ovs.with_exec(["ovs-vswitchd", "--version"]).stdout()
+    assert pins().ovs in version
