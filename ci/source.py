@@ -80,5 +80,10 @@ async def load_source(
         )
     module_path = parse_module_path(await directory.file("go.mod").contents())
     version = parse_version_file(await directory.file("VERSION").contents())
-    sha, dirty = await _git_state(directory, git_image) if ".git" in root else ("", False)
+    sha, dirty = ("", False)
+    if ".git" in root:
+        sha, dirty = await _git_state(directory, git_image)
+        # The version now carries the commit: builds and tests need the tree only, so a
+        # new commit that changes no file is served from cache.
+        directory = directory.without_directory(".git")
     return AntreaSource(directory, module_path, AntreaVersion(version, sha, dirty, released))
