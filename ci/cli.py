@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 import dagger
 import typer
 from dagger import dag
 
+from ci.images.unit_tests import RACE_MODES
 from ci.main import Antrea, BuildFailure, ImageError, UnitTestFailure
 from ci.matrix import ci_matrix
 from ci.platforms import PlatformError, configured_platforms, parse_platform
@@ -85,7 +87,10 @@ def _platforms(values: list[str] | None) -> list[str]:
         raise typer.BadParameter(str(error), param_hint="--platform") from None
 
 
-def _progress(platform: str, stage: str, seconds: float) -> None:
+def _stage_done(times: StageTimes, platform: str, stage: str, started: float) -> None:
+    """Record a finished stage and print its progress line."""
+    seconds = time.monotonic() - started
+    times.record(platform, stage, seconds)
     print(f"[{platform}] {stage} done in {seconds:.1f}s", file=sys.stderr, flush=True)
 
 
@@ -94,20 +99,17 @@ async def _build(antrea: Antrea, platforms: list[str], output: Path, times: Stag
         started = time.monotonic()
         images = await antrea.build_images(requested)
         platform = images.platform
-        times.record(platform, "plan", time.monotonic() - started)
-        _progress(platform, "plan", time.monotonic() - started)
+        _stage_done(times, platform, "plan", started)
         for name in IMAGES:
             started = time.monotonic()
             container: dagger.Container = getattr(images, name)
             await container.sync()
-            times.record(platform, name, time.monotonic() - started)
-            _progress(platform, name, time.monotonic() - started)
+            _stage_done(times, platform, name, started)
         started = time.monotonic()
         for name in IMAGES:
             container = getattr(images, name)
             await container.export(str(output / tarball_name(IMAGE_NAMES[name], platform)))
-        times.record(platform, "export", time.monotonic() - started)
-        _progress(platform, "export", time.monotonic() - started)
+        _stage_done(times, platform, "export", started)
 
     async with anyio.create_task_group() as group:
         for platform in platforms or [""]:
@@ -136,7 +138,7 @@ def build(
     times = StageTimes()
 
     async def run() -> None:
-        async with dagger.connection(dagger.Config(log_output=sys.stderr if _verbose() else None)):
+        async with _connection():
             # dagger's @object_type constructor is not visible to mypy.
             antrea = Antrea(  # type: ignore[call-arg]
                 source=dag.host().directory(str(source)),
@@ -176,12 +178,12 @@ def test(
 ) -> None:
     """Run Antrea's Go unit tests in a container; exit 1 when a test fails."""
     target = _platforms([platform])[0] if platform else ""
-    if race not in ("auto", "on", "off"):
-        raise typer.BadParameter(f"{race!r}: expected auto, on or off", param_hint="--race")
+    if race not in RACE_MODES:
+        raise typer.BadParameter(f"{race!r}: expected {', '.join(RACE_MODES)}", param_hint="--race")
     failed: list[str] = []
 
     async def run_tests() -> None:
-        async with dagger.connection(dagger.Config(log_output=sys.stderr if _verbose() else None)):
+        async with _connection():
             # dagger's @object_type constructor is not visible to mypy.
             antrea = Antrea(source=dag.host().directory(str(source)), go_image=go_image)  # type: ignore[call-arg]
             outcome = await antrea.unit_tests(
@@ -283,7 +285,7 @@ def _publish_command(
     make = _publisher(source, auth, distro_image, go_image, base_registry)
 
     async def run() -> None:
-        async with dagger.connection(dagger.Config(log_output=sys.stderr if _verbose() else None)):
+        async with _connection():
             for reference in await action(make()):
                 print(reference)
 
@@ -390,8 +392,10 @@ def matrix(
     print(json.dumps(ci_matrix(configured_platforms(), fallback_runner)))
 
 
-def _verbose() -> bool:
-    return bool(os.environ.get("ANTREA_CI_ENGINE_LOGS"))
+def _connection() -> contextlib.AbstractAsyncContextManager[Any]:
+    """A connection to the engine; its logs go to stderr when ANTREA_CI_ENGINE_LOGS is set."""
+    verbose = bool(os.environ.get("ANTREA_CI_ENGINE_LOGS"))
+    return dagger.connection(dagger.Config(log_output=sys.stderr if verbose else None))
 
 
 def _run(main: Callable[[], Awaitable[None]]) -> None:

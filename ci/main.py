@@ -12,6 +12,7 @@ from dagger import Doc, dag, field, function, object_type
 
 from ci import debian
 from ci.base_images import BASE_IMAGE, OVS_IMAGE, base_tag, code_digest, ovs_tag
+from ci.errors import first_line
 from ci.gotest import FAIL, PASS, SKIP, junit_xml, parse_go_test_json
 from ci.images import agent as agent_recipe
 from ci.images import apt as apt_recipe
@@ -155,7 +156,7 @@ class Antrea:
         try:
             await dag.container(platform=dagger.Platform(str(platform))).from_(reference).sync()
         except dagger.QueryError as error:
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else "no detail"
+            reason = first_line(str(error))
             raise ImageError(
                 f"the {role} image {reference!r} does not resolve for {platform}: {reason}"
             ) from None
@@ -169,7 +170,7 @@ class Antrea:
     def _labels(self, title: str, source: AntreaSource) -> dict[str, str]:
         return oci_labels(title, pins().antrea_repository, source.version)
 
-    async def _binaries(self, target: Platform, source: AntreaSource) -> dagger.Directory:
+    def _binaries(self, target: Platform, source: AntreaSource) -> dagger.Directory:
         return golang.antrea_binaries(
             golang.go_builder(self.go_image),
             source.directory,
@@ -228,13 +229,16 @@ class Antrea:
         )
         return ovs, base
 
-    async def _reused(self, target: Platform, reference: str) -> dagger.Container | None:
-        """The image at reference when the registry has it; None (with a warning when the
-        registry cannot be reached) when it must be built here."""
+    async def _reused(
+        self, target: Platform, repository: Repository, tag: str
+    ) -> dagger.Container | None:
+        """The image at repository:tag when the registry has it; None (with a warning when
+        the registry cannot be reached) when it must be built here."""
+        reference = repository.tagged(tag)
         try:
-            return await pull(target, reference, self._credentials()).sync()
+            return await pull(target, repository, tag, self._credentials()).sync()
         except dagger.QueryError as error:
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            reason = first_line(str(error), "")
             if not any(word in reason.lower() for word in ("not found", "manifest unknown", "404")):
                 print(
                     f"warning: base registry unusable for {reference} ({reason}): building locally",
@@ -249,8 +253,8 @@ class Antrea:
         if self.base_registry:
             namespace = parse_repository(self.base_registry)
             ovs, base = await self._base_tags(target, suricata)
-            pulled_ovs = await self._reused(target, namespace.child(OVS_IMAGE).tagged(ovs))
-            pulled_base = await self._reused(target, namespace.child(BASE_IMAGE).tagged(base))
+            pulled_ovs = await self._reused(target, namespace.child(OVS_IMAGE), ovs)
+            pulled_base = await self._reused(target, namespace.child(BASE_IMAGE), base)
             if pulled_ovs and pulled_base:
                 return pulled_ovs, pulled_base
         ovs_image = await self._ovs_built(target)
@@ -266,7 +270,7 @@ class Antrea:
     @function
     async def binaries(self, platform: PlatformArg = "") -> dagger.Directory:
         """The agent and controller Go binaries for one platform, cross-compiled natively."""
-        return await self._binaries(await self._platform(platform), await self._source())
+        return self._binaries(await self._platform(platform), await self._source())
 
     @function
     async def ovs(self, platform: PlatformArg = "") -> dagger.Container:
@@ -292,7 +296,7 @@ class Antrea:
         _, base_image = await self._bases(target, suricata)
         return agent_recipe.image(
             base_image,
-            await self._binaries(target, source),
+            self._binaries(target, source),
             source.directory,
             self._labels("antrea-agent", source),
         )
@@ -302,7 +306,7 @@ class Antrea:
         """The antrea-controller image for one platform."""
         target = await self._platform(platform)
         source = await self._source()
-        return await self._controller(target, source, await self._binaries(target, source))
+        return await self._controller(target, source, self._binaries(target, source))
 
     async def unit_tests(
         self,
@@ -317,7 +321,7 @@ class Antrea:
         target = await self._platform(platform)
         source = await self._source()
         go_image = await self._resolved(self.go_image, target, "Go")
-        native = target == parse_platform(str(await dag.default_platform()))
+        native = target == await self._platform("")
         with_race, note = unit_tests_recipe.race_decision(target, native, race)
         command = unit_tests_recipe.go_test_command(
             packages or unit_tests_recipe.DEFAULT_PACKAGES, with_race, run, extra_flags, coverage
@@ -387,7 +391,7 @@ class Antrea:
         """All four images of one platform (the typed body of `build`, for Python callers)."""
         target = await self._platform(platform)
         source = await self._source()
-        binaries = await self._binaries(target, source)
+        binaries = self._binaries(target, source)
         ovs_image, base_image = await self._bases(target, suricata)
         agent_labels = self._labels("antrea-agent", source)
         # dagger's field() is not a dataclass field specifier mypy knows.
@@ -438,9 +442,7 @@ class Antrea:
                 await images.controller.sync()
                 built[target] = images
             except Exception as error:
-                failures[target] = (
-                    str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
-                )
+                failures[target] = first_line(str(error), repr(error))
 
         async with anyio.create_task_group() as group:
             for target in targets:
@@ -504,7 +506,7 @@ class Antrea:
             for repository in repositories:
                 image = repository.child(name)
                 variants = {
-                    target: pull(target, image.tagged(arch_tag(tag, target)), self._credentials())
+                    target: pull(target, image, arch_tag(tag, target), self._credentials())
                     for target in targets
                 }
                 for each in tags:

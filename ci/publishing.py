@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import dagger
 from dagger import dag
 
+from ci.errors import first_line
 from ci.platforms import Platform
 from ci.references import Repository
 
@@ -68,8 +69,7 @@ async def push(
         carrier = _authenticated(dag.container(), credentials, repository.registry)
         return await carrier.publish(reference, platform_variants=containers)
     except dagger.QueryError as error:
-        detail = (await _scrubbed(str(error), credentials)).strip().splitlines()
-        reason = detail[0] if detail else "no detail"
+        reason = first_line(await _scrubbed(str(error), credentials))
         if any(word in reason.lower() for word in REFUSALS):
             users = [c.username for c in credentials if c.registry == repository.registry]
             who = f"user {users[0]!r}" if users else "anonymous access"
@@ -80,10 +80,11 @@ async def push(
         raise PublishError(f"pushing {reference} failed: {reason}") from None
 
 
-def pull(platform: Platform, reference: str, credentials: Sequence[Credential]) -> dagger.Container:
+def pull(
+    platform: Platform, repository: Repository, tag: str, credentials: Sequence[Credential]
+) -> dagger.Container:
     """An image of the registry, for one platform, pulled with the registry's credentials."""
-    registry = reference.split("/", 1)[0]
     container = _authenticated(
-        dag.container(platform=dagger.Platform(str(platform))), credentials, registry
+        dag.container(platform=dagger.Platform(str(platform))), credentials, repository.registry
     )
-    return container.from_(reference)
+    return container.from_(repository.tagged(tag))

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable
 
 import dagger
 from dagger import dag
 
+from ci.images import ContainerStep
 from ci.platforms import Platform
-
-ContainerStep = Callable[[dagger.Container], dagger.Container]
 
 APT_ARCHIVES = "/var/cache/apt/archives"
 APT_LISTS = "/var/lib/apt/lists"

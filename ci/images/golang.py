@@ -7,6 +7,7 @@ import shlex
 import dagger
 from dagger import dag
 
+from ci.images import ContainerStep
 from ci.platforms import Platform
 from ci.versions import AntreaVersion
 
@@ -24,6 +25,21 @@ CNI_PLUGIN_PACKAGES = {
 CNI_PLUGINS_MODULE = "github.com/containernetworking/plugins"
 
 
+def go_caches(build_cache: str) -> ContainerStep:
+    """Mount the shared Go module cache and the named build cache; use the image's Go only."""
+
+    def apply(container: dagger.Container) -> dagger.Container:
+        return (
+            container.with_mounted_cache(GO_MOD_CACHE, dag.cache_volume("antrea-ci-go-mod"))
+            .with_mounted_cache(GO_BUILD_CACHE, dag.cache_volume(build_cache))
+            .with_env_variable("GOMODCACHE", GO_MOD_CACHE)
+            .with_env_variable("GOCACHE", GO_BUILD_CACHE)
+            .with_env_variable("GOTOOLCHAIN", "local")
+        )
+
+    return apply
+
+
 def go_builder(go_image: str) -> dagger.Container:
     """A Go container on the engine's own platform, with module and build caches.
 
@@ -32,12 +48,8 @@ def go_builder(go_image: str) -> dagger.Container:
     return (
         dag.container()
         .from_(go_image)
-        .with_mounted_cache(GO_MOD_CACHE, dag.cache_volume("antrea-ci-go-mod"))
-        .with_mounted_cache(GO_BUILD_CACHE, dag.cache_volume("antrea-ci-go-build"))
-        .with_env_variable("GOMODCACHE", GO_MOD_CACHE)
-        .with_env_variable("GOCACHE", GO_BUILD_CACHE)
+        .with_(go_caches("antrea-ci-go-build"))
         .with_env_variable("CGO_ENABLED", "0")
-        .with_env_variable("GOTOOLCHAIN", "local")
     )
 
 

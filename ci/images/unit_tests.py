@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagger
 from dagger import dag
 
-from ci.images.golang import GO_BUILD_CACHE, GO_MOD_CACHE, SOURCE_DIR
+from ci.images.golang import SOURCE_DIR, go_caches
 from ci.platforms import Platform
 
 # What upstream's `make test-unit` tests.
@@ -19,6 +19,7 @@ RESULTS_DIR = "/results"
 COVERAGE_FILE = f"{RESULTS_DIR}/coverage.out"
 
 
+RACE_MODES = ("auto", "on", "off")
 EMULATED_RACE_NOTE = (
     "race detector off: emulated {platform} cannot run it (ThreadSanitizer needs a 48-bit "
     "address space that user-mode QEMU on x86-64 does not provide); it runs natively"
@@ -31,7 +32,7 @@ def race_decision(platform: Platform, native: bool, requested: str = "auto") -> 
     auto: on where Go has the race detector and the platform runs natively; on: wherever
     Go has it; off: never.
     """
-    if requested not in ("auto", "on", "off"):
+    if requested not in RACE_MODES:
         raise ValueError(f"race must be auto, on or off, not {requested!r}")
     if not platform.facts.race:
         return False, f"race detector off: Go has none for {platform}"
@@ -63,16 +64,12 @@ def go_test_command(
 def run_unit_tests(
     platform: Platform, go_image: str, source: dagger.Directory, command: list[str]
 ) -> dagger.Container:
-    # The race detector needs cgo; without it, cgo stays off as in upstream's builds.
     """Run the command in the target platform; it may fail, its output is the report."""
     return (
         dag.container(platform=dagger.Platform(str(platform)))
         .from_(go_image)
-        .with_mounted_cache(GO_MOD_CACHE, dag.cache_volume("antrea-ci-go-mod"))
-        .with_mounted_cache(GO_BUILD_CACHE, dag.cache_volume(f"antrea-ci-go-test-{platform.slug}"))
-        .with_env_variable("GOMODCACHE", GO_MOD_CACHE)
-        .with_env_variable("GOCACHE", GO_BUILD_CACHE)
-        .with_env_variable("GOTOOLCHAIN", "local")
+        .with_(go_caches(f"antrea-ci-go-test-{platform.slug}"))
+        # The race detector needs cgo; without it, cgo stays off as in upstream's builds.
         .with_env_variable("CGO_ENABLED", "1" if "-race" in command else "0")
         .with_mounted_directory(SOURCE_DIR, source)
         .with_workdir(SOURCE_DIR)
