@@ -7,7 +7,13 @@ import subprocess
 import tarfile
 from pathlib import Path
 
+from dagger import dag
+
+from ci.main import Antrea
+from tests.testbed import OfflineTestBed
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+WRAPPER_FIXTURE = FIXTURES / "iptables-wrappers-mini"
 OVS_VERSION = (FIXTURES / "ovs-mini/VERSION").read_text().strip()
 
 
@@ -64,3 +70,14 @@ def elf_header(binary: bytes) -> tuple[str, int, int]:
     flags = int.from_bytes(binary[flags_offset : flags_offset + 4], "little")
     eabi = (flags & EF_ARM_EABI_MASK) >> 24 if machine == 40 else 0
     return ELF_MACHINES.get(machine, str(machine)), bits, eabi
+
+
+def fixture_antrea(engine: OfflineTestBed, checkout: Path, tarball: Path) -> Antrea:
+    """The module's main object over a fixture checkout, with the test bed's seed images."""
+    return Antrea(
+        source=dag.host().directory(str(checkout)),
+        distro_image=engine.distro_image,
+        go_image=engine.go_image,
+        ovs_tarball=dag.host().file(str(tarball)),
+        iptables_wrapper_source=dag.host().directory(str(WRAPPER_FIXTURE)),
+    )

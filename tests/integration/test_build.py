@@ -15,7 +15,7 @@ from dagger import dag
 from ci.main import Antrea, ImageError, Images
 from ci.platforms import PlatformError
 from ci.versions import SourceError, pins
-from tests.inputs import FIXTURES, antrea_checkout, elf_header, git, ovs_tarball
+from tests.inputs import FIXTURES, antrea_checkout, elf_header, fixture_antrea, git, ovs_tarball
 from tests.testbed import OfflineTestBed
 
 pytestmark = pytest.mark.engine
@@ -45,13 +45,7 @@ class Built:
 
 
 def antrea_for(engine: OfflineTestBed, inputs: Inputs, checkout: Path | None = None) -> Antrea:
-    return Antrea(
-        source=dag.host().directory(str(checkout or inputs.checkout)),
-        distro_image=engine.distro_image,
-        go_image=engine.go_image,
-        ovs_tarball=dag.host().file(str(inputs.tarball)),
-        iptables_wrapper_source=dag.host().directory(str(FIXTURES / "iptables-wrappers-mini")),
-    )
+    return fixture_antrea(engine, checkout or inputs.checkout, inputs.tarball)
 
 
 async def build_and_sync(antrea: Antrea, platform: str) -> Built:

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from dagger import dag
 
-from ci.main import Antrea, BuildFailure
+from ci.main import BuildFailure
 from ci.publishing import PublishError
 from ci.references import ImageReferenceError
-from tests.inputs import FIXTURES, antrea_checkout, ovs_tarball
-from tests.registry_api import Credentials, blob, exists, manifest
+from tests.inputs import FIXTURES, antrea_checkout, fixture_antrea, ovs_tarball
+from tests.registry_api import Credentials, blob, exists, index_platforms, manifest
 from tests.testbed import OfflineTestBed
 
 pytestmark = pytest.mark.engine
@@ -24,26 +24,8 @@ EXPECTED = {("linux", "amd64", None), ("linux", "arm64", None), ("linux", "arm",
 IMAGES = ("antrea-agent", "antrea-controller")
 
 
-def antrea_for(engine: OfflineTestBed, checkout: Path, tarball: Path) -> Antrea:
-    return Antrea(
-        source=dag.host().directory(str(checkout)),
-        distro_image=engine.distro_image,
-        go_image=engine.go_image,
-        ovs_tarball=dag.host().file(str(tarball)),
-        iptables_wrapper_source=dag.host().directory(str(FIXTURES / "iptables-wrappers-mini")),
-    )
-
-
 def namespace(engine: OfflineTestBed, name: str) -> str:
     return f"{engine.registry}/{name}-{uuid.uuid4().hex[:8]}"
-
-
-def platforms_of(reference: str) -> set[tuple[str, str, str | None]]:
-    index = manifest(reference)
-    return {
-        (m["platform"]["os"], m["platform"]["architecture"], m["platform"].get("variant"))
-        for m in index["manifests"]
-    }
 
 
 @pytest.fixture(scope="module")
@@ -65,11 +47,11 @@ async def test_publish_to_two_namespaces_lists_every_platform(
     engine: OfflineTestBed, checkout: Path, tarball: Path
 ) -> None:
     namespaces = [namespace(engine, "docker-io"), namespace(engine, "ghcr-io")]
-    published = await antrea_for(engine, checkout, tarball).publish(namespaces, "v2.7.0-test")
+    published = await fixture_antrea(engine, checkout, tarball).publish(namespaces, "v2.7.0-test")
     assert len(published) == len(IMAGES) * len(namespaces)
     for reference in published:
         assert "@sha256:" in reference
-        assert platforms_of(reference) == EXPECTED
+        assert index_platforms(reference) == EXPECTED
         for entry in manifest(reference)["manifests"]:
             image = manifest(f"{reference.split('@')[0]}@{entry['digest']}")
             config = blob(reference, image["config"]["digest"])
@@ -84,7 +66,7 @@ async def test_nothing_is_pushed_when_one_platform_fails(
     shutil.copytree(FIXTURES / "broken-on-arm", broken, dirs_exist_ok=True)
     target = namespace(engine, "broken")
     with pytest.raises(BuildFailure) as failed:
-        await antrea_for(engine, broken, tarball).publish([target], "v2.7.0-broken")
+        await fixture_antrea(engine, broken, tarball).publish([target], "v2.7.0-broken")
     assert "linux/arm/v7" in str(failed.value)
     assert "linux/amd64" not in str(failed.value)
     for image in IMAGES:
@@ -97,17 +79,17 @@ async def test_merge_indexes_the_images_the_per_arch_jobs_pushed(
     target = namespace(engine, "matrix")
     pushed: dict[str, str] = {}
     for platform in PLATFORMS:
-        for reference in await antrea_for(engine, checkout, tarball).publish_arch(
+        for reference in await fixture_antrea(engine, checkout, tarball).publish_arch(
             [target], "v2.7.0", platform
         ):
             pushed[reference.split("@")[0]] = reference
     assert f"{target}/antrea-agent:v2.7.0-arm" in pushed
 
-    merged = await antrea_for(engine, checkout, tarball).merge([target], "v2.7.0", latest=True)
+    merged = await fixture_antrea(engine, checkout, tarball).merge([target], "v2.7.0", latest=True)
     assert len(merged) == len(IMAGES) * 2
     suffixes = {"amd64": "amd64", "arm64": "arm64", "arm": "arm"}
     for reference in merged:
-        assert platforms_of(reference) == EXPECTED
+        assert index_platforms(reference) == EXPECTED
         image = reference.split("@")[0].rsplit(":", 1)[0]
         for entry in manifest(reference)["manifests"]:
             per_arch = pushed[f"{image}:v2.7.0-{suffixes[entry['platform']['architecture']]}"]
@@ -123,7 +105,7 @@ async def test_a_wrong_password_is_one_clear_error_and_pushes_nothing(
 ) -> None:
     wrong = "wrong-" + uuid.uuid4().hex
     target = f"{engine.auth_registry}/refused-{uuid.uuid4().hex[:8]}"
-    antrea = antrea_for(engine, checkout, tarball).with_registry_auth(
+    antrea = fixture_antrea(engine, checkout, tarball).with_registry_auth(
         engine.auth_registry, engine.auth_user, dag.set_secret("wrong-password", wrong)
     )
     with pytest.raises(PublishError) as refused:
@@ -135,7 +117,7 @@ async def test_a_wrong_password_is_one_clear_error_and_pushes_nothing(
     for image in IMAGES:
         assert not exists(f"{target}/{image}:v2.7.0", credentials)
 
-    allowed = antrea_for(engine, checkout, tarball).with_registry_auth(
+    allowed = fixture_antrea(engine, checkout, tarball).with_registry_auth(
         engine.auth_registry,
         engine.auth_user,
         dag.set_secret("right-password", engine.auth_password),
@@ -154,7 +136,7 @@ async def test_invalid_references_are_refused_before_building(
     # The source is not an Antrea tree: building would fail with another error.
     not_antrea = FIXTURES / "ovs-mini"
     with pytest.raises(ImageReferenceError):
-        await antrea_for(engine, not_antrea, tarball).publish(namespaces, tag)
+        await fixture_antrea(engine, not_antrea, tarball).publish(namespaces, tag)
 
 
 async def test_build_pulls_base_images_after_publish_base(
@@ -162,7 +144,7 @@ async def test_build_pulls_base_images_after_publish_base(
 ) -> None:
     platform = "linux/arm64"
     bases = namespace(engine, "bases")
-    published = await antrea_for(engine, checkout, tarball).publish_base(bases, [platform])
+    published = await fixture_antrea(engine, checkout, tarball).publish_base(bases, [platform])
     assert [reference.split(":")[1].split("/")[-1] for reference in published] == [
         "antrea-ovs",
         "antrea-base",
@@ -171,7 +153,7 @@ async def test_build_pulls_base_images_after_publish_base(
 
     timings = {}
     for label, base_registry in (("built here", ""), ("pulled", bases)):
-        antrea = antrea_for(engine, checkout, tarball)
+        antrea = fixture_antrea(engine, checkout, tarball)
         antrea.base_registry = base_registry
         started = time.monotonic()
         images = await antrea.build(platform)
@@ -184,7 +166,7 @@ async def test_build_pulls_base_images_after_publish_base(
         f"\n{platform} build with bases " + ", ".join(f"{k}: {v:.1f}s" for k, v in timings.items())
     )
 
-    unreachable = antrea_for(engine, checkout, tarball)
+    unreachable = fixture_antrea(engine, checkout, tarball)
     unreachable.base_registry = "127.0.0.1:9/nowhere"
     images = await unreachable.build(platform)
     await images.agent.sync()

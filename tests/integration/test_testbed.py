@@ -12,7 +12,7 @@ import dagger
 import pytest
 from dagger import dag
 
-from tests.registry_api import Credentials, blob, exists, manifest
+from tests.registry_api import Credentials, blob, exists, index_platforms, manifest
 from tests.testbed import OfflineTestBed
 
 pytestmark = pytest.mark.engine
@@ -66,13 +66,12 @@ async def test_multi_platform_publish_lists_exactly_the_platforms(engine: Offlin
         f"{engine.registry}/{_unique('multi')}", platform_variants=variants
     )
 
-    index = manifest(published)
-    listed = {
-        (m["platform"]["os"], m["platform"]["architecture"], m["platform"].get("variant"))
-        for m in index["manifests"]
+    assert index_platforms(published) == {
+        ("linux", "amd64", None),
+        ("linux", "arm64", None),
+        ("linux", "arm", "v7"),
     }
-    assert listed == {("linux", "amd64", None), ("linux", "arm64", None), ("linux", "arm", "v7")}
-    for entry in index["manifests"]:
+    for entry in manifest(published)["manifests"]:
         image = manifest(f"{published.split('@')[0]}@{entry['digest']}")
         config = blob(published, image["config"]["digest"])
         assert config["architecture"] == entry["platform"]["architecture"]
