@@ -23,7 +23,7 @@ from ci.images import ovs as ovs_recipe
 from ci.images import unit_tests as unit_tests_recipe
 from ci.labels import oci_labels
 from ci.platforms import Platform, default_platforms, parse_platform
-from ci.publishing import Credential, pull, push
+from ci.publishing import Credential, pull, push, push_indexes
 from ci.references import Repository, arch_tag, check_tag, parse_repository
 from ci.source import AntreaSource, load_source
 from ci.versions import pins
@@ -497,21 +497,15 @@ class Antrea:
         platforms: PlatformsArg = None,
         latest: Annotated[bool, Doc("Also tag latest")] = False,
     ) -> list[str]:
-        """Push the multi-arch image of each per-arch tag that publish-arch pushed."""
+        """Push the multi-arch image of each per-arch tag that publish-arch pushed.
+
+        The index references, by digest, the very manifests the per-arch pushes made.
+        """
         repositories = [parse_repository(namespace) for namespace in namespaces]
         tags = [check_tag(tag), *(["latest"] if latest else [])]
-        targets = await self._targets(platforms)
-        published = []
-        for name in IMAGES_TO_PUBLISH:
-            for repository in repositories:
-                image = repository.child(name)
-                variants = {
-                    target: pull(target, image, arch_tag(tag, target), self._credentials())
-                    for target in targets
-                }
-                for each in tags:
-                    published.append(await push(variants, image, each, self._credentials()))
-        return published
+        per_arch = {target: arch_tag(tag, target) for target in await self._targets(platforms)}
+        images = [repo.child(name) for name in IMAGES_TO_PUBLISH for repo in repositories]
+        return await push_indexes(images, per_arch, tags, self._credentials())
 
     @never_cached
     async def publish_base(

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import ssl
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import dagger
+import httpx
 from dagger import dag
 
 from ci.errors import first_line
 from ci.platforms import Platform
 from ci.references import Repository
+from ci.registry import Descriptor, RegistryClient, RegistryError
 
 REFUSALS = ("401", "unauthorized", "authentication required", "denied")
 
@@ -71,13 +75,74 @@ async def push(
     except dagger.QueryError as error:
         reason = first_line(await _scrubbed(str(error), credentials))
         if any(word in reason.lower() for word in REFUSALS):
-            users = [c.username for c in credentials if c.registry == repository.registry]
-            who = f"user {users[0]!r}" if users else "anonymous access"
-            raise PublishError(
-                f"{repository.registry} refused the credentials ({who}) for {reference}: "
-                "check the username and password or token"
-            ) from None
+            raise _refusal(repository, reference, credentials) from None
         raise PublishError(f"pushing {reference} failed: {reason}") from None
+
+
+def _refusal(
+    repository: Repository, reference: str, credentials: Sequence[Credential]
+) -> PublishError:
+    users = [c.username for c in credentials if c.registry == repository.registry]
+    who = f"user {users[0]!r}" if users else "anonymous access"
+    return PublishError(
+        f"{repository.registry} refused the credentials ({who}) for {reference}: "
+        "check the username and password or token"
+    )
+
+
+async def _client(
+    http: httpx.AsyncClient, registry: str, credentials: Sequence[Credential]
+) -> RegistryClient:
+    for credential in credentials:
+        if credential.registry == registry:
+            password = await credential.secret.plaintext()
+            return RegistryClient(http, registry, credential.username, password)
+    return RegistryClient(http, registry)
+
+
+async def push_indexes(
+    images: Sequence[Repository],
+    per_arch_tags: dict[Platform, str],
+    tags: Sequence[str],
+    credentials: Sequence[Credential],
+) -> list[str]:
+    """Push, for each image, an index of the manifests its per-arch tags hold, by digest.
+
+    Every per-arch manifest is found and checked before the first index is pushed. Returns
+    the pushed references with their digests.
+    """
+    # The system's CAs (not certifi's), so registries behind a corporate proxy work too.
+    async with httpx.AsyncClient(timeout=60, verify=ssl.create_default_context()) as http:
+        clients: dict[str, RegistryClient] = {}
+        for image in images:
+            if image.registry not in clients:
+                clients[image.registry] = await _client(http, image.registry, credentials)
+        plans: list[tuple[Repository, list[Descriptor]]] = []
+        for image in images:
+            client = clients[image.registry]
+            with _publish_errors(image, credentials):
+                entries = [
+                    await client.platform_manifest(image, tag, platform)
+                    for platform, tag in sorted(per_arch_tags.items())
+                ]
+            plans.append((image, entries))
+        published = []
+        for image, entries in plans:
+            for tag in tags:
+                with _publish_errors(image, credentials):
+                    digest = await clients[image.registry].put_index(image, tag, entries)
+                published.append(f"{image.tagged(tag)}@{digest}")
+        return published
+
+
+@contextmanager
+def _publish_errors(image: Repository, credentials: Sequence[Credential]) -> Iterator[None]:
+    try:
+        yield
+    except RegistryError as error:
+        if error.refused:
+            raise _refusal(image, str(image), credentials) from None
+        raise PublishError(f"merging {image} failed: {error}") from None
 
 
 def pull(

@@ -93,11 +93,21 @@ async def test_merge_indexes_the_images_the_per_arch_jobs_pushed(
         image = reference.split("@")[0].rsplit(":", 1)[0]
         for entry in manifest(reference)["manifests"]:
             per_arch = pushed[f"{image}:v2.7.0-{suffixes[entry['platform']['architecture']]}"]
-            merged_image = manifest(f"{image}@{entry['digest']}")
-            # The same content: layers identical to what the per-arch job pushed. (Dagger
-            # re-exports the manifest, so its digest differs: see the note.)
-            layers = [layer["digest"] for layer in merged_image["layers"]]
-            assert layers == [layer["digest"] for layer in manifest(per_arch)["layers"]]
+            assert entry["digest"] == per_arch.split("@")[1]
+
+
+async def test_merge_refuses_when_a_per_arch_image_is_missing(
+    engine: OfflineTestBed, checkout: Path, tarball: Path
+) -> None:
+    target = namespace(engine, "partial")
+    await fixture_antrea(engine, checkout, tarball).publish_arch([target], "v2.7.0", "linux/amd64")
+    with pytest.raises(PublishError) as refused:
+        await fixture_antrea(engine, checkout, tarball).merge(
+            [target], "v2.7.0", ["linux/amd64", "linux/arm64"]
+        )
+    assert "v2.7.0-arm64" in str(refused.value)
+    for image in IMAGES:
+        assert not exists(f"{target}/{image}:v2.7.0")
 
 
 async def test_a_wrong_password_is_one_clear_error_and_pushes_nothing(
@@ -122,8 +132,15 @@ async def test_a_wrong_password_is_one_clear_error_and_pushes_nothing(
         engine.auth_user,
         dag.set_secret("right-password", engine.auth_password),
     )
-    published = await allowed.publish([target], "v2.7.0", ["linux/amd64"])
+    published = await allowed.publish_arch([target], "v2.7.0", "linux/amd64")
     assert all(exists(reference, credentials) for reference in published)
+
+    with pytest.raises(PublishError) as merge_refused:
+        await antrea.merge([target], "v2.7.0", ["linux/amd64"])
+    merge_message = str(merge_refused.value)
+    assert engine.auth_registry in merge_message and wrong not in merge_message
+    merged = await allowed.merge([target], "v2.7.0", ["linux/amd64"])
+    assert all(exists(reference, credentials) for reference in merged)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,192 @@
+"""A small client of the registry HTTP API (OCI distribution): read manifests, push an index.
+
+The merge of per-arch images needs what Dagger does not offer: an index that points at the
+manifests already in the registry, by digest, without re-exporting them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from ci.platforms import Platform
+from ci.references import Repository
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
+ACCEPTED = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
+LOOPBACK = re.compile(r"^(localhost|127(?:\.[0-9]+){3}|\[::1\])(?::[0-9]+)?$")
+_CHALLENGE_PARAM = re.compile(r'([A-Za-z_]+)="([^"]*)"')
+
+
+class RegistryError(RuntimeError):
+    """A registry request that failed; refused says the registry turned the credentials down."""
+
+    def __init__(self, message: str, refused: bool = False) -> None:
+        super().__init__(message)
+        self.refused = refused
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    """One platform's manifest as an index lists it."""
+
+    media_type: str
+    digest: str
+    size: int
+    platform: Platform
+
+    def as_index_entry(self) -> dict[str, Any]:
+        platform = {"architecture": self.platform.arch, "os": self.platform.os}
+        if self.platform.variant:
+            platform["variant"] = self.platform.variant
+        return {
+            "mediaType": self.media_type,
+            "digest": self.digest,
+            "size": self.size,
+            "platform": platform,
+        }
+
+
+def base_url(registry: str) -> str:
+    """Where a registry's API lives: plain HTTP on loopback (as the engine does), else HTTPS."""
+    if registry == "docker.io":
+        return "https://registry-1.docker.io"
+    scheme = "http" if LOOPBACK.match(registry) else "https"
+    return f"{scheme}://{registry}"
+
+
+def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
+    """Split a WWW-Authenticate header into its scheme and parameters."""
+    scheme, _, rest = header.strip().partition(" ")
+    return scheme.lower(), dict(_CHALLENGE_PARAM.findall(rest))
+
+
+def digest_of(document: bytes) -> str:
+    return "sha256:" + hashlib.sha256(document).hexdigest()
+
+
+def index_document(entries: Sequence[Descriptor]) -> bytes:
+    """The OCI image index listing each platform's manifest, in platform order."""
+    ordered = sorted(entries, key=lambda entry: entry.platform)
+    index = {
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [entry.as_index_entry() for entry in ordered],
+    }
+    return json.dumps(index, indent=2).encode()
+
+
+def platform_of(document: dict[str, Any]) -> Platform:
+    """The platform of an index entry or an image config."""
+    fields = document.get("platform", document)
+    return Platform(fields.get("os", ""), fields.get("architecture", ""), fields.get("variant", ""))
+
+
+class RegistryClient:
+    """Reads and writes manifests of one registry, with basic or bearer token auth."""
+
+    def __init__(
+        self, http: httpx.AsyncClient, registry: str, username: str = "", password: str = ""
+    ) -> None:
+        self._http = http
+        self._registry = registry
+        self._basic = (username, password) if username else None
+        self._tokens: dict[str, str] = {}
+
+    async def _authorize(self, response: httpx.Response, scope: str) -> str:
+        scheme, params = parse_challenge(response.headers.get("www-authenticate", ""))
+        if scheme == "basic" and self._basic:
+            return "Basic " + base64.b64encode(":".join(self._basic).encode()).decode()
+        if scheme == "bearer" and "realm" in params:
+            query = {"scope": scope}
+            if "service" in params:
+                query["service"] = params["service"]
+            token = await self._http.get(params["realm"], params=query, auth=self._basic)
+            if token.status_code == 200:
+                body = token.json()
+                return "Bearer " + str(body.get("token") or body.get("access_token"))
+        raise self._refused(response)
+
+    def _refused(self, response: httpx.Response) -> RegistryError:
+        return RegistryError(
+            f"{self._registry} answered {response.status_code} {response.reason_phrase}",
+            refused=response.status_code in (401, 403),
+        )
+
+    async def _send(
+        self, method: str, repository: Repository, path: str, **kwargs: Any
+    ) -> httpx.Response:
+        url = f"{base_url(self._registry)}/v2/{repository.path}/{path}"
+        scope = f"repository:{repository.path}:pull" + (",push" if method == "PUT" else "")
+        headers = dict(kwargs.pop("headers", {}))
+        if scope in self._tokens:
+            headers["Authorization"] = self._tokens[scope]
+        try:
+            response = await self._http.request(method, url, headers=headers, **kwargs)
+            if response.status_code == 401 and scope not in self._tokens:
+                self._tokens[scope] = await self._authorize(response, scope)
+                headers["Authorization"] = self._tokens[scope]
+                response = await self._http.request(method, url, headers=headers, **kwargs)
+        except httpx.HTTPError as error:
+            raise RegistryError(f"cannot reach {self._registry}: {error!r}") from None
+        if response.status_code in (401, 403):
+            raise self._refused(response)
+        return response
+
+    async def _json(self, repository: Repository, path: str, what: str) -> httpx.Response:
+        response = await self._send("GET", repository, path, headers={"Accept": ACCEPTED})
+        if response.status_code == 404:
+            raise RegistryError(f"{repository} has no {what}")
+        if response.status_code != 200:
+            raise self._refused(response)
+        return response
+
+    async def platform_manifest(
+        self, repository: Repository, tag: str, platform: Platform
+    ) -> Descriptor:
+        """The manifest repository:tag holds for the platform, checked against its config."""
+        response = await self._json(repository, f"manifests/{tag}", f"tag {tag}")
+        media_type = response.headers.get("content-type", "").split(";")[0]
+        document = response.json()
+        if media_type in INDEX_TYPES:
+            matches = [m for m in document["manifests"] if platform_of(m) == platform]
+            if not matches:
+                raise RegistryError(f"{repository}:{tag} holds no {platform} image")
+            entry = matches[0]
+            return Descriptor(entry["mediaType"], entry["digest"], entry["size"], platform)
+        config = await self._json(
+            repository, f"blobs/{document['config']['digest']}", f"config of {tag}"
+        )
+        found = platform_of(config.json())
+        if found != platform:
+            raise RegistryError(f"{repository}:{tag} is a {found} image, not {platform}")
+        return Descriptor(media_type, digest_of(response.content), len(response.content), platform)
+
+    async def put_index(
+        self, repository: Repository, tag: str, entries: Sequence[Descriptor]
+    ) -> str:
+        """Push an index of the entries as repository:tag; returns its digest."""
+        document = index_document(entries)
+        response = await self._send(
+            "PUT",
+            repository,
+            f"manifests/{tag}",
+            headers={"Content-Type": OCI_INDEX},
+            content=document,
+        )
+        if response.status_code not in (200, 201):
+            raise RegistryError(
+                f"{repository}:{tag} was refused: {response.status_code} {response.text[:200]}"
+            )
+        return digest_of(document)
