@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,10 +17,11 @@ import dagger
 import typer
 from dagger import dag
 
+from ci.baseline import BaselineError, compare, comparison_table, load_timings
 from ci.images.unit_tests import RACE_MODES
 from ci.main import Antrea, BuildFailure, ImageError, UnitTestFailure
 from ci.matrix import ci_matrix
-from ci.platforms import PlatformError, configured_platforms, parse_platform
+from ci.platforms import PlatformError, configured_platforms, parse_platform, runs_natively
 from ci.publishing import PublishError
 from ci.references import ImageReferenceError
 from ci.report import StageTimes, tarball_name
@@ -51,6 +53,7 @@ GoImageOption = Annotated[
 OvsTarballOption = Annotated[
     Path | None,
     typer.Option(
+        envvar="ANTREA_CI_OVS_TARBALL",
         help="Open vSwitch release tarball (default: the pinned release).",
         exists=True,
         dir_okay=False,
@@ -59,24 +62,59 @@ OvsTarballOption = Annotated[
 WrapperSourceOption = Annotated[
     Path | None,
     typer.Option(
+        envvar="ANTREA_CI_IPTABLES_WRAPPER_SOURCE",
         help="iptables-wrappers source tree (default: the pinned commit).",
         exists=True,
         file_okay=False,
     ),
 ]
 
+TimingsOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="Write each stage's duration here as JSON "
+        "(default: timings/COMMAND-TIME.json), for `antrea-ci baseline compare`."
+    ),
+]
 BaseRegistryOption = Annotated[
     str, typer.Option(help="Namespace of published base images, reused when present.")
 ]
 
 PINS = pins()
 IMAGES = ("ovs", "base", "agent", "controller")
+BASE_IMAGES = ("ovs", "base")
 IMAGE_NAMES = {
     "ovs": "antrea-openvswitch",
     "base": "antrea-base",
     "agent": "antrea-agent",
     "controller": "antrea-controller",
 }
+
+
+@dataclass(frozen=True)
+class BuildInputs:
+    """What the module's main object is made of, as the command line gives it."""
+
+    source: Path
+    distro_image: str = PINS.distro_image
+    go_image: str = PINS.go_image
+    ovs_tarball: Path | None = None
+    iptables_wrapper_source: Path | None = None
+    base_registry: str = ""
+
+    def antrea(self) -> Antrea:
+        """The main object (once connected to the engine)."""
+        host = dag.host()
+        wrapper = self.iptables_wrapper_source
+        # dagger's @object_type constructor is not visible to mypy.
+        return Antrea(  # type: ignore[call-arg]
+            source=host.directory(str(self.source)),
+            distro_image=self.distro_image,
+            go_image=self.go_image,
+            ovs_tarball=host.file(str(self.ovs_tarball)) if self.ovs_tarball else None,
+            base_registry=self.base_registry,
+            iptables_wrapper_source=host.directory(str(wrapper)) if wrapper else None,
+        )
 
 
 def _platforms(values: list[str] | None) -> list[str]:
@@ -87,29 +125,48 @@ def _platforms(values: list[str] | None) -> list[str]:
         raise typer.BadParameter(str(error), param_hint="--platform") from None
 
 
-def _stage_done(times: StageTimes, platform: str, stage: str, started: float) -> None:
+def _stage_done(
+    times: StageTimes,
+    platform: str,
+    stage: str,
+    started: float,
+    emulated: bool = False,
+    pulled: bool = False,
+) -> None:
     """Record a finished stage and print its progress line."""
-    seconds = time.monotonic() - started
-    times.record(platform, stage, seconds)
-    print(f"[{platform}] {stage} done in {seconds:.1f}s", file=sys.stderr, flush=True)
+    done = times.record(platform, stage, time.monotonic() - started, emulated, pulled)
+    how = ", ".join(
+        [*(["emulated"] if emulated else []), *(["cached"] if done.cache != "miss" else [])]
+    )
+    detail = f" ({how})" if how else ""
+    print(f"[{platform}] {stage} done in {done.seconds:.1f}s{detail}", file=sys.stderr, flush=True)
+
+
+def _write_timings(times: StageTimes, path: Path | None) -> None:
+    """Write the run's timings for `antrea-ci baseline compare`."""
+    target = path or Path("timings") / f"{times.command}-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(times.to_json())
+    print(f"timings in {target}", file=sys.stderr)
 
 
 async def _build(antrea: Antrea, platforms: list[str], output: Path, times: StageTimes) -> None:
     async def one(requested: str) -> None:
         started = time.monotonic()
         images = await antrea.build_images(requested)
-        platform = images.platform
-        _stage_done(times, platform, "plan", started)
+        platform, emulated = images.platform, images.emulated
+        _stage_done(times, platform, "plan", started, emulated)
         for name in IMAGES:
             started = time.monotonic()
             container: dagger.Container = getattr(images, name)
             await container.sync()
-            _stage_done(times, platform, name, started)
+            pulled = name in BASE_IMAGES and bool(images.bases_from)
+            _stage_done(times, platform, name, started, emulated, pulled)
         started = time.monotonic()
         for name in IMAGES:
             container = getattr(images, name)
             await container.export(str(output / tarball_name(IMAGE_NAMES[name], platform)))
-        _stage_done(times, platform, "export", started)
+        _stage_done(times, platform, "export", started, emulated)
 
     async with anyio.create_task_group() as group:
         for platform in platforms or [""]:
@@ -131,32 +188,25 @@ def build(
     ovs_tarball: OvsTarballOption = None,
     iptables_wrapper_source: WrapperSourceOption = None,
     base_registry: BaseRegistryOption = "",
+    timings: TimingsOption = None,
 ) -> None:
     """Build the four images for each platform, concurrently, into OCI tarballs."""
     platforms = _platforms(platform)
     output.mkdir(parents=True, exist_ok=True)
-    times = StageTimes()
+    times = StageTimes("build")
+
+    inputs = BuildInputs(
+        source, distro_image, go_image, ovs_tarball, iptables_wrapper_source, base_registry
+    )
 
     async def run() -> None:
         async with _connection():
-            # dagger's @object_type constructor is not visible to mypy.
-            antrea = Antrea(  # type: ignore[call-arg]
-                source=dag.host().directory(str(source)),
-                distro_image=distro_image,
-                go_image=go_image,
-                ovs_tarball=dag.host().file(str(ovs_tarball)) if ovs_tarball else None,
-                base_registry=base_registry,
-                iptables_wrapper_source=(
-                    dag.host().directory(str(iptables_wrapper_source))
-                    if iptables_wrapper_source
-                    else None
-                ),
-            )
-            await _build(antrea, platforms, output, times)
+            await _build(inputs.antrea(), platforms, output, times)
 
     _run(run)
     print(times.table())
     print(f"OCI tarballs in {output}")
+    _write_timings(times, timings)
 
 
 @app.command()
@@ -175,20 +225,23 @@ def test(
         str, typer.Option(help="auto (where Go has it, natively), on or off.")
     ] = "auto",
     go_image: GoImageOption = PINS.go_image,
+    timings: TimingsOption = None,
 ) -> None:
     """Run Antrea's Go unit tests in a container; exit 1 when a test fails."""
     target = _platforms([platform])[0] if platform else ""
     if race not in RACE_MODES:
         raise typer.BadParameter(f"{race!r}: expected {', '.join(RACE_MODES)}", param_hint="--race")
     failed: list[str] = []
+    times = StageTimes("test")
 
     async def run_tests() -> None:
         async with _connection():
-            # dagger's @object_type constructor is not visible to mypy.
-            antrea = Antrea(source=dag.host().directory(str(source)), go_image=go_image)  # type: ignore[call-arg]
+            started = time.monotonic()
+            antrea = BuildInputs(source, go_image=go_image).antrea()
             outcome = await antrea.unit_tests(
                 target, package, run, coverage=coverage is not None, race=race
             )
+            _stage_done(times, outcome.platform, "unit-tests", started, outcome.emulated)
             if junit:
                 await outcome.junit.export(str(junit))
             if coverage and outcome.coverage:
@@ -202,6 +255,7 @@ def test(
             failed.extend([*outcome.failed_tests, *outcome.failed_packages])
 
     _run(run_tests)
+    _write_timings(times, timings)
     if failed:
         raise typer.Exit(1)
 
@@ -249,9 +303,7 @@ def _password(kind: str, where: str) -> str:
         ) from None
 
 
-def _publisher(
-    source: Path, auth: list[str] | None, distro_image: str, go_image: str, base_registry: str
-) -> Callable[[], Antrea]:
+def _publisher(inputs: BuildInputs, auth: list[str] | None) -> Callable[[], Antrea]:
     """A factory of Antrea objects with credentials, once connected; passwords read now."""
     credentials = [
         (registry, user, _password(kind, where))
@@ -259,13 +311,7 @@ def _publisher(
     ]
 
     def make() -> Antrea:
-        # dagger's @object_type constructor is not visible to mypy.
-        antrea = Antrea(  # type: ignore[call-arg]
-            source=dag.host().directory(str(source)),
-            distro_image=distro_image,
-            go_image=go_image,
-            base_registry=base_registry,
-        )
+        antrea = inputs.antrea()
         for index, (registry, user, password) in enumerate(credentials):
             secret = dag.set_secret(f"antrea-ci-registry-{index}", password)
             antrea = antrea.with_registry_auth(registry, user, secret)
@@ -274,22 +320,34 @@ def _publisher(
     return make
 
 
+async def _emulated(platforms: list[str]) -> bool:
+    """Whether the engine emulates any of the platforms (its own when none is given)."""
+    engine = parse_platform(str(await dag.default_platform()))
+    targets = [parse_platform(platform) for platform in platforms] or [engine]
+    return not all(runs_natively(target, engine) for target in targets)
+
+
 def _publish_command(
-    source: Path,
+    inputs: BuildInputs,
     auth: list[str] | None,
-    distro_image: str,
-    go_image: str,
-    base_registry: str,
     action: Callable[[Antrea], Awaitable[list[str]]],
+    *,
+    times: StageTimes,
+    platforms: list[str],
+    timings: Path | None,
 ) -> None:
-    make = _publisher(source, auth, distro_image, go_image, base_registry)
+    make = _publisher(inputs, auth)
 
     async def run() -> None:
         async with _connection():
+            started = time.monotonic()
             for reference in await action(make()):
                 print(reference)
+            label = ",".join(platforms) or "default"
+            _stage_done(times, label, times.command, started, await _emulated(platforms))
 
     _run(run)
+    _write_timings(times, timings)
 
 
 @app.command()
@@ -302,17 +360,22 @@ def publish(
     auth: AuthOption = None,
     distro_image: DistroImageOption = PINS.distro_image,
     go_image: GoImageOption = PINS.go_image,
+    ovs_tarball: OvsTarballOption = None,
+    iptables_wrapper_source: WrapperSourceOption = None,
     base_registry: BaseRegistryOption = "",
+    timings: TimingsOption = None,
 ) -> None:
     """Build agent and controller for every platform, then push multi-arch images."""
     platforms = _platforms(platform) or None
     _publish_command(
-        source,
+        BuildInputs(
+            source, distro_image, go_image, ovs_tarball, iptables_wrapper_source, base_registry
+        ),
         auth,
-        distro_image,
-        go_image,
-        base_registry,
         lambda antrea: antrea.publish(namespace, tag, platforms, latest),
+        times=StageTimes("publish"),
+        platforms=platforms or [],
+        timings=timings,
     )
 
 
@@ -325,17 +388,22 @@ def publish_arch(
     auth: AuthOption = None,
     distro_image: DistroImageOption = PINS.distro_image,
     go_image: GoImageOption = PINS.go_image,
+    ovs_tarball: OvsTarballOption = None,
+    iptables_wrapper_source: WrapperSourceOption = None,
     base_registry: BaseRegistryOption = "",
+    timings: TimingsOption = None,
 ) -> None:
     """Push one platform's images under per-arch tags (for CI matrix jobs)."""
     target = _platforms([platform])[0] if platform else ""
     _publish_command(
-        source,
+        BuildInputs(
+            source, distro_image, go_image, ovs_tarball, iptables_wrapper_source, base_registry
+        ),
         auth,
-        distro_image,
-        go_image,
-        base_registry,
         lambda antrea: antrea.publish_arch(namespace, tag, target),
+        times=StageTimes("publish-arch"),
+        platforms=[target] if target else [],
+        timings=timings,
     )
 
 
@@ -347,16 +415,17 @@ def merge(
     platform: PlatformOption = None,
     latest: Annotated[bool, typer.Option(help="Also tag latest.")] = False,
     auth: AuthOption = None,
+    timings: TimingsOption = None,
 ) -> None:
     """Push the multi-arch images of the per-arch tags publish-arch pushed."""
     platforms = _platforms(platform) or None
     _publish_command(
-        source,
+        BuildInputs(source),
         auth,
-        PINS.distro_image,
-        PINS.go_image,
-        "",
         lambda antrea: antrea.merge(namespace, tag, platforms, latest),
+        times=StageTimes("merge"),
+        platforms=platforms or [],
+        timings=timings,
     )
 
 
@@ -368,16 +437,19 @@ def publish_base(
     auth: AuthOption = None,
     distro_image: DistroImageOption = PINS.distro_image,
     go_image: GoImageOption = PINS.go_image,
+    ovs_tarball: OvsTarballOption = None,
+    iptables_wrapper_source: WrapperSourceOption = None,
+    timings: TimingsOption = None,
 ) -> None:
     """Build and push the OVS and base images under content-addressed tags."""
     platforms = _platforms(platform) or None
     _publish_command(
-        source,
+        BuildInputs(source, distro_image, go_image, ovs_tarball, iptables_wrapper_source),
         auth,
-        distro_image,
-        go_image,
-        "",
         lambda antrea: antrea.publish_base(namespace, platforms),
+        times=StageTimes("publish-base"),
+        platforms=platforms or [],
+        timings=timings,
     )
 
 
@@ -390,6 +462,33 @@ def matrix(
 ) -> None:
     """Print the CI matrix (JSON) of the platforms in build/platforms.toml."""
     print(json.dumps(ci_matrix(configured_platforms(), fallback_runner)))
+
+
+baseline_app = typer.Typer(help="Build-time baselines: compare the timings of two runs.")
+app.add_typer(baseline_app, name="baseline")
+
+
+@baseline_app.command("compare")
+def baseline_compare(
+    old: Annotated[Path, typer.Argument(help="Timings of the baseline run (JSON).")],
+    new: Annotated[Path, typer.Argument(help="Timings of the run to check (JSON).")],
+    max_slowdown: Annotated[
+        float, typer.Option(help="Percent a stage may be slower than the baseline.")
+    ] = 20.0,
+    min_seconds: Annotated[
+        float, typer.Option(help="Seconds a stage may be slower whatever the percentage.")
+    ] = 5.0,
+) -> None:
+    """Print both runs' stages side by side; exit 1 when a stage got too much slower."""
+    try:
+        changes = compare(load_timings(old), load_timings(new), max_slowdown, min_seconds)
+    except BaselineError as error:
+        raise typer.BadParameter(str(error)) from None
+    print(comparison_table(changes))
+    slower = [f"{c.platform} {c.stage}" for c in changes if c.slower]
+    if slower:
+        print(f"slower than the baseline by more than {max_slowdown:g}%: " + ", ".join(slower))
+        raise typer.Exit(1)
 
 
 def _connection() -> contextlib.AbstractAsyncContextManager[Any]:

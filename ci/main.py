@@ -22,7 +22,7 @@ from ci.images import golang
 from ci.images import ovs as ovs_recipe
 from ci.images import unit_tests as unit_tests_recipe
 from ci.labels import oci_labels
-from ci.platforms import Platform, default_platforms, parse_platform
+from ci.platforms import Platform, default_platforms, parse_platform, runs_natively
 from ci.publishing import Credential, pull, push, push_indexes
 from ci.references import Repository, arch_tag, check_tag, parse_repository
 from ci.source import AntreaSource, load_source
@@ -69,6 +69,10 @@ class Images:
     )
     agent: Annotated[dagger.Container, Doc("The antrea-agent image")] = field()
     controller: Annotated[dagger.Container, Doc("The antrea-controller image")] = field()
+    emulated: Annotated[bool, Doc("Whether the engine emulates the platform")] = field()
+    bases_from: Annotated[
+        str, Doc("Namespace the OVS and base images were pulled from; empty when built here")
+    ] = field()
 
 
 @object_type
@@ -77,6 +81,7 @@ class UnitTests:
 
     platform: Annotated[str, Doc("The platform the tests ran on")] = field()
     race: Annotated[bool, Doc("Whether the race detector was on")] = field()
+    emulated: Annotated[bool, Doc("Whether the engine emulated the platform")] = field()
     note: Annotated[str, Doc("Why the race detector was off, when it was")] = field()
     passed: Annotated[int, Doc("Tests that passed")] = field()
     failed: Annotated[int, Doc("Tests that failed")] = field()
@@ -248,17 +253,18 @@ class Antrea:
 
     async def _bases(
         self, target: Platform, suricata: bool
-    ) -> tuple[dagger.Container, dagger.Container]:
-        """The OVS and base images: pulled from the base registry when it has them, else built."""
+    ) -> tuple[dagger.Container, dagger.Container, str]:
+        """The OVS and base images, pulled from the base registry when it has them (with
+        the namespace they came from), else built here (with an empty namespace)."""
         if self.base_registry:
             namespace = parse_repository(self.base_registry)
             ovs, base = await self._base_tags(target, suricata)
             pulled_ovs = await self._reused(target, namespace.child(OVS_IMAGE), ovs)
             pulled_base = await self._reused(target, namespace.child(BASE_IMAGE), base)
             if pulled_ovs and pulled_base:
-                return pulled_ovs, pulled_base
+                return pulled_ovs, pulled_base, str(namespace)
         ovs_image = await self._ovs_built(target)
-        return ovs_image, self._base_built(target, ovs_image, suricata)
+        return ovs_image, self._base_built(target, ovs_image, suricata), ""
 
     async def _controller(
         self, target: Platform, source: AntreaSource, binaries: dagger.Directory
@@ -275,7 +281,7 @@ class Antrea:
     @function
     async def ovs(self, platform: PlatformArg = "") -> dagger.Container:
         """The Open vSwitch image: .debs built from the tarball in the target platform."""
-        ovs_image, _ = await self._bases(await self._platform(platform), False)
+        ovs_image, _, _ = await self._bases(await self._platform(platform), False)
         return ovs_image
 
     @function
@@ -283,7 +289,7 @@ class Antrea:
         self, platform: PlatformArg = "", suricata: SuricataArg = False
     ) -> dagger.Container:
         """The base image: OVS plus CNI plugins, the iptables wrapper and network tools."""
-        _, base_image = await self._bases(await self._platform(platform), suricata)
+        _, base_image, _ = await self._bases(await self._platform(platform), suricata)
         return base_image
 
     @function
@@ -293,7 +299,7 @@ class Antrea:
         """The antrea-agent image for one platform."""
         target = await self._platform(platform)
         source = await self._source()
-        _, base_image = await self._bases(target, suricata)
+        _, base_image, _ = await self._bases(target, suricata)
         return agent_recipe.image(
             base_image,
             self._binaries(target, source),
@@ -321,7 +327,7 @@ class Antrea:
         target = await self._platform(platform)
         source = await self._source()
         go_image = await self._resolved(self.go_image, target, "Go")
-        native = target == await self._platform("")
+        native = runs_natively(target, await self._platform(""))
         with_race, note = unit_tests_recipe.race_decision(target, native, race)
         command = unit_tests_recipe.go_test_command(
             packages or unit_tests_recipe.DEFAULT_PACKAGES, with_race, run, extra_flags, coverage
@@ -338,6 +344,7 @@ class Antrea:
         return UnitTests(  # type: ignore[call-arg]
             platform=str(target),
             race=with_race,
+            emulated=not native,
             note=note,
             passed=report.count(PASS),
             failed=report.count(FAIL),
@@ -392,7 +399,7 @@ class Antrea:
         target = await self._platform(platform)
         source = await self._source()
         binaries = self._binaries(target, source)
-        ovs_image, base_image = await self._bases(target, suricata)
+        ovs_image, base_image, bases_from = await self._bases(target, suricata)
         agent_labels = self._labels("antrea-agent", source)
         # dagger's field() is not a dataclass field specifier mypy knows.
         return Images(  # type: ignore[call-arg]
@@ -402,6 +409,8 @@ class Antrea:
             base=base_image,
             agent=agent_recipe.image(base_image, binaries, source.directory, agent_labels),
             controller=await self._controller(target, source, binaries),
+            emulated=not runs_natively(target, await self._platform("")),
+            bases_from=bases_from,
         )
 
     @function

@@ -90,6 +90,12 @@ def parse_platform(text: str) -> Platform:
     return Platform("linux", arch, variant)
 
 
+def runs_natively(target: Platform, engine: Platform) -> bool:
+    """Whether the engine runs the target's binaries without emulation (arm/v7 on an Arm64
+    engine runs as AArch32, as on GitHub's Arm64 runners)."""
+    return target == engine or (engine.key == "arm64" and target.key == "arm/v7")
+
+
 def known_platform_names() -> list[str]:
     return [f"linux/{key}" for key in ARCHITECTURES]
 

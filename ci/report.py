@@ -1,39 +1,88 @@
-"""Stage timings and their table (pure, no engine)."""
+"""Stage timings: the table printed after a run and the JSON record baselines compare (pure)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+# Dagger 0.21's SDK does not say whether a call was served from the cache, so a stage that
+# finished faster than this counts as a cache hit.
+CACHE_HIT_SECONDS = 2.0
+REGISTRY = "registry"
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    """One finished stage: how long it took, where, and whether it was cached."""
+
+    platform: str
+    stage: str
+    seconds: float
+    emulated: bool
+    cache: str  # "hit", "miss", or "registry" (pulled from the base registry)
+
+
+def cache_state(seconds: float, pulled: bool = False) -> str:
+    if pulled:
+        return REGISTRY
+    return "hit" if seconds < CACHE_HIT_SECONDS else "miss"
 
 
 @dataclass
 class StageTimes:
-    """Seconds spent in each stage, per platform, in the order stages finished."""
+    """The stages of one run, in the order they finished."""
 
-    seconds: dict[str, dict[str, float]] = field(default_factory=dict)
+    command: str = ""
+    records: list[StageRecord] = field(default_factory=list)
 
-    def record(self, platform: str, stage: str, seconds: float) -> None:
-        self.seconds.setdefault(platform, {})[stage] = seconds
+    def record(
+        self,
+        platform: str,
+        stage: str,
+        seconds: float,
+        emulated: bool = False,
+        pulled: bool = False,
+    ) -> StageRecord:
+        entry = StageRecord(platform, stage, seconds, emulated, cache_state(seconds, pulled))
+        self.records.append(entry)
+        return entry
 
     def table(self) -> str:
         """A plain-text table: one row per stage, one column per platform, and totals."""
-        platforms = list(self.seconds)
-        stages: list[str] = []
-        for per_stage in self.seconds.values():
-            stages += [stage for stage in per_stage if stage not in stages]
+        platforms = list(dict.fromkeys(r.platform for r in self.records))
+        stages = list(dict.fromkeys(r.stage for r in self.records))
+        seconds = {(r.platform, r.stage): r.seconds for r in self.records}
         rows = [["stage", *platforms]]
         for stage in stages:
-            rows.append([stage, *(_seconds(self.seconds[p].get(stage)) for p in platforms)])
-        rows.append(["total", *(_seconds(sum(self.seconds[p].values())) for p in platforms)])
-        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-        lines = [
-            "  ".join(
-                cell.ljust(width) if i == 0 else cell.rjust(width)
-                for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-            )
-            for row in rows
-        ]
-        lines.insert(1, "  ".join("-" * width for width in widths))
-        return "\n".join(lines)
+            rows.append([stage, *(_seconds(seconds.get((p, stage))) for p in platforms)])
+        totals = [sum(r.seconds for r in self.records if r.platform == p) for p in platforms]
+        rows.append(["total", *(_seconds(total) for total in totals)])
+        return render_table(rows)
+
+    def to_json(self, now: datetime | None = None) -> str:
+        """The baseline record of this run."""
+        document = {
+            "command": self.command,
+            "finished": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
+            "stages": [asdict(record) for record in self.records],
+        }
+        return json.dumps(document, indent=2) + "\n"
+
+
+def render_table(rows: list[list[str]], left: int = 1) -> str:
+    """Columns aligned (the first `left` ones to the left, the others to the right), a rule
+    under the header."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(
+            cell.ljust(width) if i < left else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
 
 
 def _seconds(value: float | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import tarfile
 import time
@@ -194,6 +195,8 @@ async def test_cli_writes_one_oci_tarball_per_image(
         str(inputs.tarball),
         "--iptables-wrapper-source",
         str(FIXTURES / "iptables-wrappers-mini"),
+        "--timings",
+        str(tmp_path / "timings.json"),
     ]
     result = await anyio.run_process(command, check=False)
     stdout, stderr = result.stdout.decode(), result.stderr.decode()
@@ -205,6 +208,14 @@ async def test_cli_writes_one_oci_tarball_per_image(
     for name in names:
         with tarfile.open(tmp_path / f"{name}-linux-arm64.tar") as archive:
             assert "index.json" in archive.getnames()
+    # The baseline record: every stage, emulated here (x86-64 engine), the OVS image
+    # already built by the `built` fixture, so served from the cache.
+    timings = json.loads((tmp_path / "timings.json").read_text())
+    assert timings["command"] == "build"
+    stages = {stage["stage"]: stage for stage in timings["stages"]}
+    assert list(stages) == ["plan", "ovs", "base", "agent", "controller", "export"]
+    assert all(s["platform"] == "linux/arm64" and s["emulated"] for s in stages.values())
+    assert stages["ovs"]["cache"] == "hit"
 
 
 @pytest.mark.online

@@ -176,6 +176,7 @@ async def test_build_pulls_base_images_after_publish_base(
         images = await antrea.build(platform)
         await images.agent.sync()
         timings[label] = time.monotonic() - started
+        assert images.emulated and images.bases_from == base_registry
         if base_registry:
             assert (await images.ovs.image_ref()).startswith(f"{bases}/antrea-ovs:sha-")
             assert (await images.base.image_ref()).startswith(f"{bases}/antrea-base:sha-")

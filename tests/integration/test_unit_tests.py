@@ -127,6 +127,8 @@ async def test_cli_exits_1_and_writes_junit_on_failures(
         "linux/amd64",
         "--junit",
         str(junit),
+        "--timings",
+        str(tmp_path / "timings.json"),
     ]
     result = await anyio.run_process(command, check=False)
     stdout = result.stdout.decode()
@@ -134,3 +136,8 @@ async def test_cli_exits_1_and_writes_junit_on_failures(
     assert "race detector on" in stdout
     assert "FAIL antrea.io/antrea/v2/pkg/util/broken.TestPanics" in stdout
     assert junit.exists()
+    timings = json.loads((tmp_path / "timings.json").read_text())
+    assert timings["command"] == "test"
+    assert [(s["platform"], s["stage"], s["emulated"]) for s in timings["stages"]] == [
+        ("linux/amd64", "unit-tests", False)
+    ]

@@ -73,13 +73,23 @@ def test_constructor_takes_the_source_and_base_images_with_defaults() -> None:
     assert parameters["go_image"].default_value.startswith('"golang:1.26')
 
 
-def test_images_fields_are_the_four_containers() -> None:
+def test_images_fields_are_the_four_containers_and_how_they_were_made() -> None:
     fields = module._objects["Images"].fields
-    assert list(fields) == ["platform", "version", "ovs", "base", "agent", "controller"]
+    assert list(fields) == [
+        "platform",
+        "version",
+        "ovs",
+        "base",
+        "agent",
+        "controller",
+        "emulated",
+        "bases_from",
+    ]
     hints = typing.get_type_hints(ci.main.Images)
     for name in ("ovs", "base", "agent", "controller"):
         assert hints[name] is dagger.Container
         to_typedef(hints[name], name)
+    assert hints["emulated"] is bool and hints["bases_from"] is str
 
 
 def test_unit_test_results_are_typed_fields() -> None:

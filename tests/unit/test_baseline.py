@@ -1,0 +1,86 @@
+"""Build-time baselines: the timings record of a run and its comparison with another."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from ci.baseline import compare, comparison_table, load_timings
+from ci.cli import app
+from ci.platforms import parse_platform, runs_natively
+from ci.report import StageTimes
+
+runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
+
+
+def timings(path: Path, **stages: float) -> Path:
+    times = StageTimes("build")
+    for stage, seconds in stages.items():
+        times.record("linux/arm64", stage, seconds, emulated=True, pulled=stage == "ovs")
+    path.write_text(times.to_json())
+    return path
+
+
+def test_the_record_holds_each_stage_with_platform_emulation_and_cache() -> None:
+    times = StageTimes("build")
+    times.record("linux/amd64", "agent", 0.4)
+    times.record("linux/arm64", "ovs", 300.0, emulated=True)
+    times.record("linux/arm64", "base", 3.0, emulated=True, pulled=True)
+    document = json.loads(times.to_json(datetime(2026, 11, 26, tzinfo=UTC)))
+    assert document["command"] == "build"
+    assert document["finished"] == "2026-11-26T00:00:00+00:00"
+    assert document["stages"] == [
+        {"platform": "linux/amd64", "stage": "agent", "seconds": 0.4, "emulated": False,
+         "cache": "hit"},
+        {"platform": "linux/arm64", "stage": "ovs", "seconds": 300.0, "emulated": True,
+         "cache": "miss"},
+        {"platform": "linux/arm64", "stage": "base", "seconds": 3.0, "emulated": True,
+         "cache": "registry"},
+    ]  # fmt: skip
+
+
+def test_a_stage_is_slower_past_both_the_percentage_and_the_seconds(tmp_path: Path) -> None:
+    old = load_timings(timings(tmp_path / "old.json", ovs=100.0, agent=1.0, base=50.0))
+    new = load_timings(timings(tmp_path / "new.json", ovs=125.0, agent=3.0, controller=2.0))
+    changes = {change.stage: change for change in compare(old, new, 20, 5)}
+    assert changes["ovs"].slower and changes["ovs"].percent == 25
+    assert not changes["agent"].slower  # +200%, but only 2 s
+    assert changes["base"].new is None and not changes["base"].slower
+    assert changes["controller"].old is None and not changes["controller"].slower
+    assert not compare(old, new, 30, 5)[0].slower
+    lines = comparison_table(list(changes.values())).splitlines()
+    assert lines[0].split() == ["platform", "stage", "baseline", "new", "change"]
+    assert lines[2].split() == ["linux/arm64", "ovs", "100.0s", "125.0s", "+25%", "SLOWER"]
+
+
+def test_baseline_compare_exits_non_zero_only_when_a_stage_is_slower(tmp_path: Path) -> None:
+    old = timings(tmp_path / "old.json", ovs=100.0)
+    same = timings(tmp_path / "same.json", ovs=104.0)
+    slow = timings(tmp_path / "slow.json", ovs=200.0)
+    result = runner.invoke(app, ["baseline", "compare", str(old), str(same)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["baseline", "compare", str(old), str(slow)])
+    assert result.exit_code == 1
+    assert "+100%" in result.output and "linux/arm64 ovs" in result.output
+    result = runner.invoke(
+        app, ["baseline", "compare", str(old), str(slow), "--max-slowdown", "150"]
+    )
+    assert result.exit_code == 0
+
+
+def test_baseline_compare_refuses_a_file_it_did_not_write(tmp_path: Path) -> None:
+    other = tmp_path / "other.json"
+    other.write_text('{"durations": []}')
+    result = runner.invoke(app, ["baseline", "compare", str(other), str(other)])
+    assert result.exit_code == 2
+    assert "not an antrea-ci timings file" in result.output
+
+
+def test_arm_v7_runs_natively_on_an_arm64_engine_only() -> None:
+    arm64, arm, amd64 = (parse_platform(p) for p in ("linux/arm64", "linux/arm/v7", "amd64"))
+    assert runs_natively(arm, arm64) and runs_natively(arm64, arm64)
+    assert not runs_natively(arm, amd64) and not runs_natively(arm64, amd64)
+    assert not runs_natively(amd64, arm64)
