@@ -40,15 +40,19 @@ def go_caches(build_cache: str) -> ContainerStep:
     return apply
 
 
-def go_builder(go_image: str) -> dagger.Container:
-    """A Go container on the engine's own platform, with module and build caches.
+def go_builder(
+    go_image: str, platform: Platform | None = None, build_cache: str = "antrea-ci-go-build"
+) -> dagger.Container:
+    """A Go container with module and build caches, on the engine's own platform unless
+    another is given (emulated: only benchmarks do that, to show what it costs).
 
     The caches are shared by every target platform: Go keys its build cache by GOARCH.
     """
+    where = dagger.Platform(str(platform)) if platform else None
     return (
-        dag.container()
+        dag.container(platform=where)
         .from_(go_image)
-        .with_(go_caches("antrea-ci-go-build"))
+        .with_(go_caches(build_cache))
         .with_env_variable("CGO_ENABLED", "0")
     )
 
