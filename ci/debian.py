@@ -84,3 +84,12 @@ def build_depends(
         if alternatives:
             relations.append(" | ".join(alternatives))
     return relations
+
+
+def os_release_id(os_release: str) -> str:
+    """The ID of an /etc/os-release file (debian, ubuntu, ...), empty when it has none."""
+    for line in os_release.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "ID":
+            return value.strip().strip("\"'")
+    return ""

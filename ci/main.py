@@ -54,7 +54,7 @@ class BuildFailure(RuntimeError):
 
 
 class ImageError(RuntimeError):
-    """An image reference that does not resolve for a platform."""
+    """An image that does not resolve for a platform, or does not fit what is asked."""
 
 
 @object_type
@@ -251,11 +251,29 @@ class Antrea:
                 )
             return None
 
+    async def _check_ubuntu(self, target: Platform) -> None:
+        """Suricata comes from an Ubuntu PPA: refuse another distribution up front."""
+        distro = await self._resolved(self.distro_image, target, "distribution")
+        os_release = await (
+            dag.container(platform=dagger.Platform(str(target)))
+            .from_(distro)
+            .file("/etc/os-release")
+            .contents()
+        )
+        found = debian.os_release_id(os_release) or "unknown"
+        if found != "ubuntu":
+            raise ImageError(
+                f"--suricata needs an Ubuntu distribution image (Suricata comes from an "
+                f"Ubuntu PPA), but {distro!r} is {found}"
+            )
+
     async def _bases(
         self, target: Platform, suricata: bool
     ) -> tuple[dagger.Container, dagger.Container, str]:
         """The OVS and base images, pulled from the base registry when it has them (with
         the namespace they came from), else built here (with an empty namespace)."""
+        if suricata:
+            await self._check_ubuntu(target)
         if self.base_registry:
             namespace = parse_repository(self.base_registry)
             ovs, base = await self._base_tags(target, suricata)

@@ -179,6 +179,15 @@ async def test_an_image_that_does_not_resolve_is_named(
     assert "distribution" in str(refused.value)
 
 
+async def test_suricata_on_a_distribution_other_than_ubuntu_is_refused_up_front(
+    engine: OfflineTestBed, inputs: Inputs
+) -> None:
+    # The test bed's distribution image is Debian; the Suricata PPA is Ubuntu's.
+    with pytest.raises(ImageError) as refused:
+        await antrea_for(engine, inputs).base("linux/amd64", suricata=True)
+    assert "Ubuntu" in str(refused.value) and "is debian" in str(refused.value)
+
+
 async def test_cli_writes_one_oci_tarball_per_image(
     engine: OfflineTestBed, inputs: Inputs, built: dict[str, Built], tmp_path: Path
 ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ci.debian import build_depends
+from ci.debian import build_depends, os_release_id
 
 FIXTURE_CONTROL = (Path(__file__).parents[1] / "fixtures/ovs-mini/debian/control").read_text()
 
@@ -50,3 +50,10 @@ def test_dpdk_is_kept_only_when_not_dropped_and_profile_allows() -> None:
 def test_fixture_packaging_needs_only_a_compiler() -> None:
     for arch in ("amd64", "arm64", "armhf"):
         assert build_depends(FIXTURE_CONTROL, arch) == ["gcc", "make"]
+
+
+def test_the_distribution_id_is_read_from_os_release() -> None:
+    ubuntu = 'PRETTY_NAME="Ubuntu 24.04 LTS"\nNAME="Ubuntu"\nID=ubuntu\nID_LIKE=debian\n'
+    assert os_release_id(ubuntu) == "ubuntu"
+    assert os_release_id('ID="debian"\nVERSION_ID="12"\n') == "debian"
+    assert os_release_id("NAME=nothing\n") == ""
