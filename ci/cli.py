@@ -18,10 +18,12 @@ import typer
 from dagger import dag
 
 from ci.baseline import BaselineError, compare, comparison_table, load_timings
+from ci.doctor import exit_code, report
 from ci.images.unit_tests import RACE_MODES
 from ci.main import Antrea, BuildFailure, ImageError, UnitTestFailure
 from ci.matrix import ci_matrix
 from ci.platforms import PlatformError, configured_platforms, parse_platform, runs_natively
+from ci.probes import diagnose
 from ci.publishing import PublishError
 from ci.references import ImageReferenceError
 from ci.report import StageTimes, tarball_name
@@ -451,6 +453,30 @@ def publish_base(
         platforms=platforms or [],
         timings=timings,
     )
+
+
+@app.command()
+def doctor(
+    registry: Annotated[
+        list[str] | None,
+        typer.Option("--registry", help="Registry HOST[:PORT] that must answer; repeatable."),
+    ] = None,
+    probe_image: Annotated[
+        str,
+        typer.Option(
+            envvar="ANTREA_CI_DISTRO_IMAGE",
+            help="Multi-platform image that runs `uname -m` on each configured platform.",
+        ),
+    ] = PINS.distro_image,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for each answer of the engine.")
+    ] = 120.0,
+) -> None:
+    """Check what a run needs and say how to fix what is missing; exit 1 when a check fails."""
+    platforms = [entry.platform for entry in configured_platforms()]
+    results = anyio.run(diagnose, registry or [], probe_image, platforms, timeout)
+    print(report(results))
+    raise typer.Exit(exit_code(results))
 
 
 @app.command()
