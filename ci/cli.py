@@ -36,8 +36,13 @@ app = typer.Typer(
 )
 
 SourceOption = Annotated[
-    Path,
-    typer.Option(help="Antrea source tree.", exists=True, file_okay=False, resolve_path=True),
+    Path | None,
+    typer.Option(
+        help="Antrea source tree (default: the pinned release, ANTREA_VERSION).",
+        exists=True,
+        file_okay=False,
+        resolve_path=True,
+    ),
 ]
 PlatformOption = Annotated[
     list[str] | None,
@@ -97,7 +102,7 @@ IMAGE_NAMES = {
 class BuildInputs:
     """What the module's main object is made of, as the command line gives it."""
 
-    source: Path
+    source: Path | None = None
     distro_image: str = PINS.distro_image
     go_image: str = PINS.go_image
     ovs_tarball: Path | None = None
@@ -110,7 +115,7 @@ class BuildInputs:
         wrapper = self.iptables_wrapper_source
         # dagger's @object_type constructor is not visible to mypy.
         return Antrea(  # type: ignore[call-arg]
-            source=host.directory(str(self.source)),
+            source=host.directory(str(self.source)) if self.source else None,
             distro_image=self.distro_image,
             go_image=self.go_image,
             ovs_tarball=host.file(str(self.ovs_tarball)) if self.ovs_tarball else None,
@@ -182,7 +187,7 @@ def antrea_ci() -> None:
 
 @app.command()
 def build(
-    source: SourceOption,
+    source: SourceOption = None,
     platform: PlatformOption = None,
     output: Annotated[Path, typer.Option(help="Directory for the OCI tarballs.")] = Path("out"),
     distro_image: DistroImageOption = PINS.distro_image,
@@ -213,7 +218,7 @@ def build(
 
 @app.command()
 def test(
-    source: SourceOption,
+    source: SourceOption = None,
     platform: Annotated[
         str, typer.Option("--platform", "-p", help="Platform to test on (default: the engine's).")
     ] = "",
@@ -354,9 +359,9 @@ def _publish_command(
 
 @app.command()
 def publish(
-    source: SourceOption,
     namespace: NamespaceOption,
     tag: TagOption,
+    source: SourceOption = None,
     platform: PlatformOption = None,
     latest: Annotated[bool, typer.Option(help="Also tag latest.")] = False,
     auth: AuthOption = None,
@@ -383,9 +388,9 @@ def publish(
 
 @app.command("publish-arch")
 def publish_arch(
-    source: SourceOption,
     namespace: NamespaceOption,
     tag: TagOption,
+    source: SourceOption = None,
     platform: Annotated[str, typer.Option("--platform", "-p", help="The platform to push.")] = "",
     auth: AuthOption = None,
     distro_image: DistroImageOption = PINS.distro_image,
@@ -411,7 +416,6 @@ def publish_arch(
 
 @app.command()
 def merge(
-    source: SourceOption,
     namespace: NamespaceOption,
     tag: TagOption,
     platform: PlatformOption = None,
@@ -422,7 +426,7 @@ def merge(
     """Push the multi-arch images of the per-arch tags publish-arch pushed."""
     platforms = _platforms(platform) or None
     _publish_command(
-        BuildInputs(source),
+        BuildInputs(),
         auth,
         lambda antrea: antrea.merge(namespace, tag, platforms, latest),
         times=StageTimes("merge"),
@@ -433,8 +437,8 @@ def merge(
 
 @app.command("publish-base")
 def publish_base(
-    source: SourceOption,
     namespace: Annotated[str, typer.Option(help="REGISTRY/NAMESPACE of the base images.")],
+    source: SourceOption = None,
     platform: PlatformOption = None,
     auth: AuthOption = None,
     distro_image: DistroImageOption = PINS.distro_image,

@@ -155,14 +155,25 @@ def test_matrix_jobs_handle_every_configured_platform() -> None:
         assert all(set(MATRIX_KEY.findall(str(job))) <= entry.keys() for entry in entries), where
         steps = job["steps"]
         qemu = [i for i, step in enumerate(steps) if "setup-qemu-action" in step.get("uses", "")]
-        dagger = [
-            i for i, step in enumerate(steps) if step.get("uses", "").startswith(DAGGER_ACTION)
+        # The pipeline runs through the Dagger action or the antrea-ci CLI (not `matrix`).
+        pipeline = [
+            i
+            for i, step in enumerate(steps)
+            if step.get("uses", "").startswith(DAGGER_ACTION)
+            or re.search(r"antrea-ci (build|test|publish)", step.get("run", ""))
         ]
-        assert qemu and dagger and qemu[0] < dagger[0], where
+        assert qemu and pipeline and qemu[0] < pipeline[0], where
         assert steps[qemu[0]]["if"] == "matrix.emulated", where
-        for i in dagger:
-            args = steps[i]["with"]["args"]
-            assert re.search(r"--platforms?=\$\{\{ matrix\.platform \}\}", args), where
+        for i in pipeline:
+            step = steps[i]
+            if "run" in step:
+                assert '--platform "$PLATFORM"' in step["run"], where
+                assert {**job.get("env", {}), **step.get("env", {})}["PLATFORM"] == (
+                    "${{ matrix.platform }}"
+                ), where
+            else:
+                args = step["with"]["args"]
+                assert re.search(r"--platforms?=\$\{\{ matrix\.platform \}\}", args), where
     # Platforms come from the matrix only: a listed one would miss a new line in platforms.toml.
     for name, workflow in _workflows().items():
         assert not re.search(r"linux/\w", str(workflow)), name
@@ -172,3 +183,14 @@ def test_base_images_follow_paths_that_exist() -> None:
     paths = _triggers(_workflows()["base-images.yml"])["push"]["paths"]
     for pattern in paths:
         assert (ROOT / pattern.split("*")[0]).exists(), pattern
+
+
+def test_pull_request_builds_are_compared_with_mains_timings() -> None:
+    workflow = _workflows()["pull-request.yml"]
+    assert _triggers(workflow)["push"]["branches"] == ["main"]
+    steps = workflow["jobs"]["build"]["steps"]
+    runs = " ".join(step.get("run", "") for step in steps)
+    assert '--timings "$TIMINGS"' in runs and "antrea-ci baseline compare" in runs
+    uploaded = next(s for s in steps if "upload-artifact" in s.get("uses", ""))["with"]["name"]
+    downloaded = next(s for s in steps if s.get("id") == "baseline")["env"]["ARTIFACT"]
+    assert uploaded == downloaded == "timings-build-${{ matrix.slug }}"
