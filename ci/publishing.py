@@ -108,11 +108,15 @@ async def push_indexes(
 ) -> list[str]:
     """Push, for each image, an index of the manifests its per-arch tags hold, by digest.
 
-    Every per-arch manifest is found and checked before the first index is pushed. Returns
-    the pushed references with their digests.
+    Every per-arch manifest is found and checked, and the right to push to every repository
+    too, before the first index is pushed. Returns the pushed references with their digests.
     """
     # The system's CAs (not certifi's), so registries behind a corporate proxy work too.
-    async with httpx.AsyncClient(timeout=60, verify=ssl.create_default_context()) as http:
+    # Registries (Docker Hub, ghcr.io) redirect blob reads to a CDN: follow them (httpx does
+    # not send the Authorization header to another host).
+    async with httpx.AsyncClient(
+        timeout=60, verify=ssl.create_default_context(), follow_redirects=True
+    ) as http:
         clients: dict[str, RegistryClient] = {}
         for image in images:
             if image.registry not in clients:
@@ -126,6 +130,10 @@ async def push_indexes(
                     for platform, tag in sorted(per_arch_tags.items())
                 ]
             plans.append((image, entries))
+        # A read-only token is refused here, before anything is written anywhere.
+        for image in images:
+            with _publish_errors(image, credentials):
+                await clients[image.registry].check_push(image)
         published = []
         for image, entries in plans:
             for tag in tags:

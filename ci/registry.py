@@ -113,9 +113,14 @@ class RegistryClient:
             if "service" in params:
                 query["service"] = params["service"]
             token = await self._http.get(params["realm"], params=query, auth=self._basic)
-            if token.status_code == 200:
-                body = token.json()
-                return "Bearer " + str(body.get("token") or body.get("access_token"))
+            if token.status_code != 200:
+                raise RegistryError(
+                    f"the token service of {self._registry} answered {token.status_code} "
+                    f"{token.reason_phrase}",
+                    refused=token.status_code in (401, 403),
+                )
+            body = _json(token, "token")
+            return "Bearer " + str(body.get("token") or body.get("access_token"))
         raise self._refused(response)
 
     def _refused(self, response: httpx.Response) -> RegistryError:
@@ -128,7 +133,8 @@ class RegistryClient:
         self, method: str, repository: Repository, path: str, **kwargs: Any
     ) -> httpx.Response:
         url = f"{base_url(self._registry)}/v2/{repository.path}/{path}"
-        scope = f"repository:{repository.path}:pull" + (",push" if method == "PUT" else "")
+        writes = method in ("PUT", "POST")
+        scope = f"repository:{repository.path}:pull" + (",push" if writes else "")
         headers = dict(kwargs.pop("headers", {}))
         if scope in self._tokens:
             headers["Authorization"] = self._tokens[scope]
@@ -158,20 +164,30 @@ class RegistryClient:
         """The manifest repository:tag holds for the platform, checked against its config."""
         response = await self._json(repository, f"manifests/{tag}", f"tag {tag}")
         media_type = response.headers.get("content-type", "").split(";")[0]
-        document = response.json()
-        if media_type in INDEX_TYPES:
-            matches = [m for m in document["manifests"] if platform_of(m) == platform]
-            if not matches:
-                raise RegistryError(f"{repository}:{tag} holds no {platform} image")
-            entry = matches[0]
-            return Descriptor(entry["mediaType"], entry["digest"], entry["size"], platform)
-        config = await self._json(
-            repository, f"blobs/{document['config']['digest']}", f"config of {tag}"
-        )
-        found = platform_of(config.json())
+        document = _json(response, f"manifest of {repository}:{tag}")
+        try:
+            if media_type in INDEX_TYPES:
+                matches = [m for m in document["manifests"] if platform_of(m) == platform]
+                if not matches:
+                    raise RegistryError(f"{repository}:{tag} holds no {platform} image")
+                entry = matches[0]
+                return Descriptor(entry["mediaType"], entry["digest"], entry["size"], platform)
+            config_digest = document["config"]["digest"]
+        except (KeyError, TypeError) as error:
+            raise RegistryError(f"the manifest of {repository}:{tag} lacks {error}") from None
+        config = await self._json(repository, f"blobs/{config_digest}", f"config of {tag}")
+        found = platform_of(_json(config, f"config of {repository}:{tag}"))
         if found != platform:
             raise RegistryError(f"{repository}:{tag} is a {found} image, not {platform}")
         return Descriptor(media_type, digest_of(response.content), len(response.content), platform)
+
+    async def check_push(self, repository: Repository) -> None:
+        """Whether the credentials may push to the repository: start a blob upload and leave
+        it (nothing is written; registries purge abandoned uploads, and cancelling one would
+        need the delete right)."""
+        response = await self._send("POST", repository, "blobs/uploads/")
+        if response.status_code != 202:
+            raise self._refused(response)
 
     async def put_index(
         self, repository: Repository, tag: str, entries: Sequence[Descriptor]
@@ -190,3 +206,13 @@ class RegistryClient:
                 f"{repository}:{tag} was refused: {response.status_code} {response.text[:200]}"
             )
         return digest_of(document)
+
+
+def _json(response: httpx.Response, what: str) -> dict[str, Any]:
+    try:
+        document = response.json()
+    except ValueError:
+        raise RegistryError(f"the {what} is not JSON") from None
+    if not isinstance(document, dict):
+        raise RegistryError(f"the {what} is not a JSON object")
+    return document
