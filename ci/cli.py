@@ -26,7 +26,7 @@ from ci.platforms import PlatformError, configured_platforms, parse_platform, ru
 from ci.probes import diagnose
 from ci.publishing import PublishError
 from ci.references import ImageReferenceError
-from ci.report import StageTimes, tarball_name
+from ci.report import RAN, StageTimes, tarball_name
 from ci.versions import SourceError, pins
 
 app = typer.Typer(
@@ -88,6 +88,7 @@ BaseRegistryOption = Annotated[
 ]
 
 PINS = pins()
+CONFIGURED = [str(entry.platform) for entry in configured_platforms()]
 IMAGES = ("ovs", "base", "agent", "controller")
 BASE_IMAGES = ("ovs", "base")
 IMAGE_NAMES = {
@@ -143,7 +144,7 @@ def _stage_done(
     """Record a finished stage and print its progress line."""
     done = times.record(platform, stage, time.monotonic() - started, emulated, pulled)
     how = ", ".join(
-        [*(["emulated"] if emulated else []), *(["cached"] if done.cache != "miss" else [])]
+        [*(["emulated"] if emulated else []), *([done.cache] if done.cache != RAN else [])]
     )
     detail = f" ({how})" if how else ""
     print(f"[{platform}] {stage} done in {done.seconds:.1f}s{detail}", file=sys.stderr, flush=True)
@@ -327,11 +328,13 @@ def _publisher(inputs: BuildInputs, auth: list[str] | None) -> Callable[[], Antr
     return make
 
 
-async def _emulated(platforms: list[str]) -> bool:
-    """Whether the engine emulates any of the platforms (its own when none is given)."""
+async def _targets(platforms: list[str]) -> tuple[str, bool]:
+    """The platforms (the engine's when none is given) as one label, and whether the engine
+    emulates any of them."""
     engine = parse_platform(str(await dag.default_platform()))
     targets = [parse_platform(platform) for platform in platforms] or [engine]
-    return not all(runs_natively(target, engine) for target in targets)
+    label = ",".join(str(target) for target in targets)
+    return label, not all(runs_natively(target, engine) for target in targets)
 
 
 def _publish_command(
@@ -342,6 +345,7 @@ def _publish_command(
     times: StageTimes,
     platforms: list[str],
     timings: Path | None,
+    builds: bool = True,
 ) -> None:
     make = _publisher(inputs, auth)
 
@@ -350,8 +354,8 @@ def _publish_command(
             started = time.monotonic()
             for reference in await action(make()):
                 print(reference)
-            label = ",".join(platforms) or "default"
-            _stage_done(times, label, times.command, started, await _emulated(platforms))
+            label, emulated = await _targets(platforms)
+            _stage_done(times, label, times.command, started, builds and emulated)
 
     _run(run)
     _write_timings(times, timings)
@@ -381,7 +385,7 @@ def publish(
         auth,
         lambda antrea: antrea.publish(namespace, tag, platforms, latest),
         times=StageTimes("publish"),
-        platforms=platforms or [],
+        platforms=platforms or CONFIGURED,
         timings=timings,
     )
 
@@ -430,8 +434,9 @@ def merge(
         auth,
         lambda antrea: antrea.merge(namespace, tag, platforms, latest),
         times=StageTimes("merge"),
-        platforms=platforms or [],
+        platforms=platforms or CONFIGURED,
         timings=timings,
+        builds=False,
     )
 
 
@@ -454,7 +459,7 @@ def publish_base(
         auth,
         lambda antrea: antrea.publish_base(namespace, platforms),
         times=StageTimes("publish-base"),
-        platforms=platforms or [],
+        platforms=platforms or CONFIGURED,
         timings=timings,
     )
 
@@ -474,7 +479,7 @@ def doctor(
     ] = PINS.distro_image,
     timeout: Annotated[
         float, typer.Option(help="Seconds to wait for each answer of the engine.")
-    ] = 120.0,
+    ] = 300.0,
 ) -> None:
     """Check what a run needs and say how to fix what is missing; exit 1 when a check fails."""
     platforms = [entry.platform for entry in configured_platforms()]

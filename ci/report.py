@@ -6,10 +6,12 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
-# Dagger 0.21's SDK does not say whether a call was served from the cache, so a stage that
-# finished faster than this counts as a cache hit.
-CACHE_HIT_SECONDS = 2.0
-REGISTRY = "registry"
+# Dagger 0.21's SDK does not say whether a call was served from the cache: a stage that
+# finished faster than this was most likely served from it ("likely-hit", not a fact).
+LIKELY_HIT_SECONDS = 2.0
+PULLED = "registry"
+LIKELY_HIT = "likely-hit"
+RAN = "ran"
 
 
 @dataclass(frozen=True)
@@ -20,13 +22,13 @@ class StageRecord:
     stage: str
     seconds: float
     emulated: bool
-    cache: str  # "hit", "miss", or "registry" (pulled from the base registry)
+    cache: str  # "registry" (pulled from the base registry), "likely-hit" or "ran"
 
 
 def cache_state(seconds: float, pulled: bool = False) -> str:
     if pulled:
-        return REGISTRY
-    return "hit" if seconds < CACHE_HIT_SECONDS else "miss"
+        return PULLED
+    return LIKELY_HIT if seconds < LIKELY_HIT_SECONDS else RAN
 
 
 @dataclass

@@ -224,7 +224,7 @@ async def test_cli_writes_one_oci_tarball_per_image(
     stages = {stage["stage"]: stage for stage in timings["stages"]}
     assert list(stages) == ["plan", "ovs", "base", "agent", "controller", "export"]
     assert all(s["platform"] == "linux/arm64" and s["emulated"] for s in stages.values())
-    assert stages["ovs"]["cache"] == "hit"
+    assert stages["ovs"]["cache"] == "likely-hit"
 
 
 @pytest.mark.online

@@ -6,9 +6,10 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
-from ci.baseline import compare, comparison_table, load_timings
+from ci.baseline import BaselineError, compare, comparison_table, load_timings
 from ci.cli import app
 from ci.platforms import parse_platform, runs_natively
 from ci.report import StageTimes
@@ -16,10 +17,12 @@ from ci.report import StageTimes
 runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
 
 
-def timings(path: Path, **stages: float) -> Path:
-    times = StageTimes("build")
+def timings(
+    path: Path, stages: dict[str, float], command: str = "build", emulated: bool = True
+) -> Path:
+    times = StageTimes(command)
     for stage, seconds in stages.items():
-        times.record("linux/arm64", stage, seconds, emulated=True, pulled=stage == "ovs")
+        times.record("linux/arm64", stage, seconds, emulated=emulated)
     path.write_text(times.to_json())
     return path
 
@@ -34,32 +37,65 @@ def test_the_record_holds_each_stage_with_platform_emulation_and_cache() -> None
     assert document["finished"] == "2026-11-26T00:00:00+00:00"
     assert document["stages"] == [
         {"platform": "linux/amd64", "stage": "agent", "seconds": 0.4, "emulated": False,
-         "cache": "hit"},
+         "cache": "likely-hit"},
         {"platform": "linux/arm64", "stage": "ovs", "seconds": 300.0, "emulated": True,
-         "cache": "miss"},
+         "cache": "ran"},
         {"platform": "linux/arm64", "stage": "base", "seconds": 3.0, "emulated": True,
          "cache": "registry"},
     ]  # fmt: skip
 
 
 def test_a_stage_is_slower_past_both_the_percentage_and_the_seconds(tmp_path: Path) -> None:
-    old = load_timings(timings(tmp_path / "old.json", ovs=100.0, agent=1.0, base=50.0))
-    new = load_timings(timings(tmp_path / "new.json", ovs=125.0, agent=3.0, controller=2.0))
+    old = load_timings(timings(tmp_path / "old.json", {"ovs": 100.0, "agent": 3.0, "base": 50.0}))
+    new = load_timings(
+        timings(tmp_path / "new.json", {"ovs": 125.0, "agent": 5.5, "controller": 2.0})
+    )
     changes = {change.stage: change for change in compare(old, new, 20, 5)}
     assert changes["ovs"].slower and changes["ovs"].percent == 25
-    assert not changes["agent"].slower  # +200%, but only 2 s
-    assert changes["base"].new is None and not changes["base"].slower
-    assert changes["controller"].old is None and not changes["controller"].slower
+    assert not changes["agent"].slower  # +83%, but only 2.5 s
+    assert changes["base"].note == "only in the baseline" and not changes["base"].slower
+    assert changes["controller"].note == "only in the new run"
     assert not compare(old, new, 30, 5)[0].slower
     lines = comparison_table(list(changes.values())).splitlines()
     assert lines[0].split() == ["platform", "stage", "baseline", "new", "change"]
     assert lines[2].split() == ["linux/arm64", "ovs", "100.0s", "125.0s", "+25%", "SLOWER"]
 
 
+def test_stages_emulated_or_cached_differently_are_not_compared(tmp_path: Path) -> None:
+    native = load_timings(timings(tmp_path / "native.json", {"ovs": 100.0}, emulated=False))
+    emulated = load_timings(timings(tmp_path / "emulated.json", {"ovs": 900.0}))
+    (change,) = compare(native, emulated, 20, 5)
+    assert not change.slower and change.note == "not compared: emulated in one run only"
+    pulled = StageTimes("build")
+    pulled.record("linux/arm64", "ovs", 3.0, emulated=True, pulled=True)
+    (tmp_path / "pulled.json").write_text(pulled.to_json())
+    (change,) = compare(load_timings(tmp_path / "pulled.json"), emulated, 20, 5)
+    assert not change.slower and change.note == "not compared: cache registry then ran"
+
+
+def test_runs_of_different_commands_are_refused(tmp_path: Path) -> None:
+    build = load_timings(timings(tmp_path / "build.json", {"ovs": 1.0}))
+    test = load_timings(timings(tmp_path / "test.json", {"unit-tests": 1.0}, "test"))
+    with pytest.raises(BaselineError, match="different commands"):
+        compare(build, test, 20, 5)
+
+
+def test_fields_a_later_version_adds_are_ignored_and_zero_baselines_compare(
+    tmp_path: Path,
+) -> None:
+    document = json.loads(timings(tmp_path / "old.json", {"ovs": 0.0}).read_text())
+    document["stages"][0]["runner"] = "ubuntu-24.04-arm"
+    (tmp_path / "old.json").write_text(json.dumps(document))
+    new = load_timings(timings(tmp_path / "new.json", {"ovs": 1.5}))
+    (change,) = compare(load_timings(tmp_path / "old.json"), new, 20, 5)
+    assert change.percent == float("inf") and not change.slower and change.note == ""
+    assert "+inf%" in comparison_table([change])
+
+
 def test_baseline_compare_exits_non_zero_only_when_a_stage_is_slower(tmp_path: Path) -> None:
-    old = timings(tmp_path / "old.json", ovs=100.0)
-    same = timings(tmp_path / "same.json", ovs=104.0)
-    slow = timings(tmp_path / "slow.json", ovs=200.0)
+    old = timings(tmp_path / "old.json", {"ovs": 100.0})
+    same = timings(tmp_path / "same.json", {"ovs": 104.0})
+    slow = timings(tmp_path / "slow.json", {"ovs": 200.0})
     result = runner.invoke(app, ["baseline", "compare", str(old), str(same)])
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["baseline", "compare", str(old), str(slow)])
@@ -71,9 +107,12 @@ def test_baseline_compare_exits_non_zero_only_when_a_stage_is_slower(tmp_path: P
     assert result.exit_code == 0
 
 
-def test_baseline_compare_refuses_a_file_it_did_not_write(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "content", ['{"durations": []}', '{"command": "build", "stages": [{"seconds": "x"}]}', "{"]
+)
+def test_baseline_compare_refuses_a_file_it_did_not_write(tmp_path: Path, content: str) -> None:
     other = tmp_path / "other.json"
-    other.write_text('{"durations": []}')
+    other.write_text(content)
     result = runner.invoke(app, ["baseline", "compare", str(other), str(other)])
     assert result.exit_code == 2
     assert "not an antrea-ci timings file" in result.output
