@@ -72,6 +72,7 @@ async def _command(*command: str) -> tuple[int, str, str]:
 
 async def dagger_cli_check(pinned: str) -> CheckResult:
     """The Dagger CLI the SDK would use (or `dagger` on PATH), and its version."""
+    sdk_uses_it = bool(os.environ.get(CLI_VARIABLE))
     path = os.environ.get(CLI_VARIABLE) or shutil.which("dagger")
     if not path:
         return missing_cli_result(pinned)
@@ -83,7 +84,7 @@ async def dagger_cli_check(pinned: str) -> CheckResult:
         return broken_cli_result(path, error.strerror or str(error), pinned)
     if code != 0:
         return broken_cli_result(path, first_line(stderr, f"exit code {code}"), pinned)
-    return dagger_cli_result(path, stdout, pinned)
+    return dagger_cli_result(path, stdout, pinned, sdk_uses_it)
 
 
 async def docker_check(host: str) -> tuple[CheckResult, str]:

@@ -73,14 +73,19 @@ def test_cli_version_is_read_from_dagger_version(output: str, version: str) -> N
     assert cli_version(output) == version
 
 
-def test_cli_must_be_the_pinned_version() -> None:
-    matching = dagger_cli_result("/usr/bin/dagger", "dagger v0.21.8 (x) linux/amd64", "0.21.8")
-    assert matching.status is Status.OK
-    other = dagger_cli_result("/usr/bin/dagger", "dagger v0.20.1 (x) linux/amd64", "0.21.8")
+def test_cli_must_be_the_pinned_version_when_antrea_ci_uses_it() -> None:
+    output = "dagger v0.21.8 (x) linux/amd64"
+    assert dagger_cli_result("/usr/bin/dagger", output, "0.21.8", True).status is Status.OK
+    other = dagger_cli_result("/usr/bin/dagger", "dagger v0.20.1 (x) linux/amd64", "0.21.8", True)
     assert other.status is Status.FAIL
     assert "v0.20.1" in other.detail and "pins 0.21.8" in other.detail
     assert "DAGGER_VERSION=0.21.8" in other.fix
-    assert dagger_cli_result("/usr/bin/dagger", "", "0.21.8").status is Status.FAIL
+    assert dagger_cli_result("/usr/bin/dagger", "", "0.21.8", True).status is Status.FAIL
+
+
+def test_another_cli_on_path_only_warns_since_the_sdk_fetches_its_own() -> None:
+    other = dagger_cli_result("/usr/bin/dagger", "dagger v0.20.1 (x) linux/amd64", "0.21.8", False)
+    assert other.status is Status.WARN and "used by `dagger call`" in other.detail
 
 
 def test_a_missing_cli_only_warns() -> None:
