@@ -1,16 +1,18 @@
 """Benchmarks on the offline test bed: `python -m benchmarks.run [--source DIR] [--runs N]`.
 
 Every figure is the median of several runs and every comparison a ratio of two figures of
-the same run of this script. "Cold" means the engine's local cache pruned first.
+the same run of this script. Each measured step runs in its own engine session, as a new
+`antrea-ci` run would (a session keeps what it computed); "cold" means the engine's local
+cache pruned, from another session, just before.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import platform as host
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -29,7 +31,7 @@ from ci.images import golang
 from ci.images.agent import AGENT_COMMANDS
 from ci.images.controller import CONTROLLER_COMMANDS
 from ci.main import Antrea
-from ci.platforms import default_platforms, parse_platform
+from ci.platforms import Platform, default_platforms, parse_platform
 from ci.source import load_source
 from tests.inputs import WRAPPER_FIXTURE, antrea_checkout, ovs_tarball
 from tests.testbed import OfflineTestBed, require_testbed
@@ -40,53 +42,53 @@ CHANGED_FILE = "cmd/antrea-agent/main.go"
 
 async def prune() -> None:
     """Empty the engine's local cache (exec results, pulled layers, cache volumes)."""
-    await dag.engine().local_cache().prune()
+    async with dagger.connection(dagger.Config()):
+        await dag.engine().local_cache().prune()
 
 
 async def timed(step: Callable[[], Awaitable[object]]) -> float:
-    started = time.monotonic()
-    await step()
-    return time.monotonic() - started
+    """Seconds a step takes in a new engine session (the connection itself not counted)."""
+    async with dagger.connection(dagger.Config()):
+        started = time.monotonic()
+        await step()
+        return time.monotonic() - started
 
 
 class EngineMemory:
-    """Peak memory of the engine's container, from its memory cgroup (v1 or v2)."""
+    """Peak memory of the engine's container and of the build containers it runs, from their
+    memory cgroups (v1: the engine runs its containers in the `buildkit` cgroup)."""
 
     def __init__(self) -> None:
         runner = os.environ.get("_EXPERIMENTAL_DAGGER_RUNNER_HOST", "")
-        name = runner.removeprefix("docker-container://") if runner else self._official()
+        name = runner.removeprefix("docker-container://")
         container = subprocess.run(
             ["docker", "inspect", "-f", "{{.Id}}", name], capture_output=True, text=True
         ).stdout.strip()
-        candidates = [
-            Path(f"/sys/fs/cgroup/memory/docker/{container}/memory.max_usage_in_bytes"),
-            Path(f"/sys/fs/cgroup/system.slice/docker-{container}.scope/memory.peak"),
-        ]
-        self.counter = next((path for path in candidates if container and path.exists()), None)
-
-    @staticmethod
-    def _official() -> str:
-        names = subprocess.run(
-            ["docker", "ps", "--filter", "name=dagger-engine", "--format", "{{.Names}}"],
-            capture_output=True,
-            text=True,
-        ).stdout.split()
-        return names[0] if names else ""
+        v1 = Path("/sys/fs/cgroup/memory")
+        counters = {
+            "engine": v1 / "docker" / container / "memory.max_usage_in_bytes",
+            "build containers": v1 / "buildkit" / "memory.max_usage_in_bytes",
+        }
+        self.counters = {name: path for name, path in counters.items() if path.exists()}
+        if container == "" or "engine" not in self.counters:
+            raise SystemExit(
+                "benchmark: cannot read the engine's memory cgroup (v1) for "
+                f"{runner!r}: run it on the offline test bed"
+            )
 
     def reset(self) -> None:
-        # cgroup v2 before Linux 6.12 cannot reset: the peak is then since the engine started.
-        if self.counter:
-            with contextlib.suppress(OSError):
-                self.counter.write_text("0")
+        for counter in self.counters.values():
+            counter.write_text("0")
 
-    def peak_mib(self) -> float | None:
-        return int(self.counter.read_text()) / 2**20 if self.counter else None
+    def peaks_mib(self) -> dict[str, float]:
+        return {name: int(path.read_text()) / 2**20 for name, path in self.counters.items()}
 
 
 class Benchmarks:
     """The measurements of issue 7 over one Antrea tree."""
 
     def __init__(self, testbed: OfflineTestBed, tree: Path, tarball: Path, platform: str) -> None:
+        self.memory = EngineMemory()
         self.testbed = testbed
         self.tree = tree
         self.tarball = tarball
@@ -97,6 +99,12 @@ class Benchmarks:
     def figure(self, name: str, unit: str = "s") -> Figure:
         self.figures.append(Figure(name, unit))
         return self.figures[-1]
+
+    @staticmethod
+    def add(figure: Figure, value: float) -> None:
+        """Keep a run's value and say it (a long benchmark shows its progress)."""
+        figure.values.append(value)
+        print(f"{figure.name}: {value:.1f} {figure.unit}", file=sys.stderr, flush=True)
 
     def antrea(self, base_registry: str = "") -> Antrea:
         # dagger's @object_type constructor is not visible to mypy.
@@ -118,20 +126,27 @@ class Benchmarks:
     async def go_binaries(self, runs: int) -> None:
         """1. Agent and controller binaries for linux/arm64: cross-compiled against emulated."""
         target = parse_platform("linux/arm64")
-        source = await load_source(dag.host().directory(str(self.tree)), self.testbed.go_image)
         commands = sorted({*AGENT_COMMANDS, *CONTROLLER_COMMANDS})
         cross = self.figure("arm64 binaries, cross-compiled (cold Go cache)")
         emulated = self.figure("arm64 binaries, in an emulated arm64 Go container (cold)")
+
+        async def compile_on(where: Platform | None) -> None:
+            # A build cache of its own and a variable no other run has: nothing is reused
+            # but the Go module cache, the same for both.
+            run = uuid.uuid4().hex[:12]
+            builder = golang.go_builder(
+                self.testbed.go_image, where, build_cache=f"antrea-ci-benchmark-{run}"
+            ).with_env_variable("ANTREA_CI_BENCHMARK_RUN", run)
+            tree = dag.host().directory(str(self.tree))
+            source = await load_source(tree, self.testbed.go_image)
+            binaries = golang.antrea_binaries(
+                builder, source.directory, target, source.version, source.module_path, commands
+            )
+            await binaries.sync()
+
         for _ in range(runs):
-            for figure, where in ((cross, None), (emulated, target)):
-                run = uuid.uuid4().hex[:12]
-                builder = golang.go_builder(
-                    self.testbed.go_image, where, build_cache=f"antrea-ci-benchmark-{run}"
-                ).with_env_variable("ANTREA_CI_BENCHMARK_RUN", run)
-                binaries = golang.antrea_binaries(
-                    builder, source.directory, target, source.version, source.module_path, commands
-                )
-                figure.values.append(await timed(binaries.sync))
+            self.add(cross, await timed(lambda: compile_on(None)))
+            self.add(emulated, await timed(lambda: compile_on(target)))
         self.comparisons.append(Comparison("Go for arm64", emulated, cross))
 
     async def one_platform(self, runs: int) -> None:
@@ -144,15 +159,15 @@ class Benchmarks:
         bases = f"{self.testbed.registry}/benchmark-bases-{uuid.uuid4().hex[:8]}"
         for run in range(runs):
             await prune()
-            cold.values.append(await timed(lambda: self.build(name)))
-            warm.values.append(await timed(lambda: self.build(name)))
+            self.add(cold, await timed(lambda: self.build(name)))
+            self.add(warm, await timed(lambda: self.build(name)))
             with (self.tree / CHANGED_FILE).open("a") as changed_file:
                 changed_file.write(f"\n// benchmark change {run} {uuid.uuid4().hex}\n")
-            changed.values.append(await timed(lambda: self.build(name)))
-        await self.antrea().publish_base(bases, [name])
+            self.add(changed, await timed(lambda: self.build(name)))
+        await timed(lambda: self.antrea().publish_base(bases, [name]))
         for _ in range(runs):
             await prune()
-            reused.values.append(await timed(lambda: self.build(name, bases)))
+            self.add(reused, await timed(lambda: self.build(name, bases)))
         self.comparisons += [
             Comparison("warm cache", cold, warm),
             Comparison("one Go file changed", cold, changed),
@@ -165,27 +180,28 @@ class Benchmarks:
         label = ", ".join(platforms)
         sequential = self.figure(f"build {label}, cold, one after another")
         concurrent = self.figure(f"build {label}, cold, concurrently")
-        memory = self.figure("engine peak memory, three platforms concurrently", "MiB")
-        engine = EngineMemory()
-        for _ in range(runs):
-            await prune()
-            started = time.monotonic()
+        memory = {
+            name: self.figure(f"peak memory of the {name}, three platforms concurrently", "MiB")
+            for name in self.memory.counters
+        }
+
+        async def one_after_another() -> None:
             for platform in platforms:
                 await self.build(platform)
-            sequential.values.append(time.monotonic() - started)
 
-            await prune()
-            engine.reset()
-            started = time.monotonic()
+        async def concurrently() -> None:
             async with anyio.create_task_group() as group:
                 for platform in platforms:
                     group.start_soon(self.build, platform)
-            concurrent.values.append(time.monotonic() - started)
-            peak = engine.peak_mib()
-            if peak is not None:
-                memory.values.append(peak)
-        if not memory.values:
-            self.figures.remove(memory)
+
+        for _ in range(runs):
+            await prune()
+            self.add(sequential, await timed(one_after_another))
+            await prune()
+            self.memory.reset()
+            self.add(concurrent, await timed(concurrently))
+            for name, peak in self.memory.peaks_mib().items():
+                self.add(memory[name], peak)
         self.comparisons.append(Comparison("three platforms", sequential, concurrent))
 
 
@@ -213,9 +229,9 @@ def main(
     platform: Annotated[str, typer.Option(help="Platform of the one-platform builds.")] = (
         "linux/amd64"
     ),
-    runs: Annotated[int, typer.Option(help="Runs per figure (the median is kept).")] = 3,
+    runs: Annotated[int, typer.Option(min=1, help="Runs per figure (the median is kept).")] = 3,
     three_platform_runs: Annotated[
-        int, typer.Option(help="Runs of the three-platform builds (the longest).")
+        int, typer.Option(min=1, help="Runs of the three-platform builds (the longest).")
     ] = 1,
     write: Annotated[bool, typer.Option(help=f"Write the results to {RESULTS.name}.")] = False,
 ) -> None:
@@ -232,10 +248,9 @@ def main(
         bench = Benchmarks(testbed, tree, ovs_tarball(workdir), str(parse_platform(platform)))
 
         async def measure() -> None:
-            async with dagger.connection(dagger.Config()):
-                await bench.go_binaries(runs)
-                await bench.one_platform(runs)
-                await bench.three_platforms(three_platform_runs)
+            await bench.go_binaries(runs)
+            await bench.one_platform(runs)
+            await bench.three_platforms(three_platform_runs)
 
         anyio.run(measure)
     table = markdown_table(bench.figures, bench.comparisons)
