@@ -22,7 +22,13 @@ DAGGER_CLI = "dagger CLI"
 DOCKER = "docker"
 MIN_FREE_GB = 20
 # Runner hosts whose engine runs in Docker (no runner host: the CLI starts one in Docker).
-DOCKER_RUNNER_SCHEMES = ("docker-container", "docker-image", "image")
+DOCKER_RUNNER_SCHEMES = (
+    "docker-container",
+    "docker-image",
+    "container+docker",
+    "image+docker",
+    "image",
+)
 EMULATION_FIX = (
     "give the engine QEMU emulators: on its host `docker run --privileged --rm "
     "tonistiigi/binfmt --install all` (online) or Debian's qemu-user-static and "

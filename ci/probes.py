@@ -8,6 +8,7 @@ and the session CLI it started.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -148,7 +149,8 @@ async def _end(process: Process, grace: float) -> None:
     with anyio.move_on_after(grace):
         await process.wait()
     if process.returncode is None:
-        os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+            os.killpg(process.pid, signal.SIGKILL)
         await process.wait()
 
 
@@ -165,7 +167,10 @@ async def _collect(
                 return "the probe process ended early (its errors are above)", False
         if waiting.cancelled_caught:
             return f"no answer within {timeout:g}s", True
-        answer = CheckResult.from_json(line.decode())
+        try:
+            answer = CheckResult.from_json(line.decode())
+        except (ValueError, KeyError, TypeError):
+            continue  # not an answer: something else the process printed
         answers.setdefault(answer.name, answer)
     return "", False
 

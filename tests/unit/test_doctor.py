@@ -236,6 +236,12 @@ async def test_a_probe_process_that_answers_everything_is_complete() -> None:
     assert (answers, reason) == ({OK.name: OK, FAILED.name: FAILED}, "")
 
 
+async def test_lines_that_are_not_answers_are_passed_over() -> None:
+    command = [sys.executable, "-c", "import sys; print(*sys.argv[1:], sep='\\n')"]
+    answers, reason = await read_answers([*command, "Connected to engine", OK.to_json()], 1, 30)
+    assert (answers, reason) == ({OK.name: OK}, "")
+
+
 def test_doctor_command_prints_the_report_and_exits_1_on_a_failure(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
