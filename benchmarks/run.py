@@ -222,6 +222,9 @@ def machine() -> str:
     )
 
 
+SECTIONS = ("go", "build", "platforms")
+
+
 def main(
     source: Annotated[
         Path | None, typer.Option(help="An Antrea source tree (default: the test fixture).")
@@ -233,9 +236,22 @@ def main(
     three_platform_runs: Annotated[
         int, typer.Option(min=1, help="Runs of the three-platform builds (the longest).")
     ] = 1,
-    write: Annotated[bool, typer.Option(help=f"Write the results to {RESULTS.name}.")] = False,
+    section: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Only these: go (1. cross against emulated), build (2. one platform), "
+            "platforms (3. and 4.); repeatable."
+        ),
+    ] = None,
+    write: Annotated[
+        bool, typer.Option(help=f"Add the results to {RESULTS.name}, with the machine.")
+    ] = False,
 ) -> None:
     """Measure and print the table of issue 7."""
+    chosen = section or list(SECTIONS)
+    unknown = set(chosen) - set(SECTIONS)
+    if unknown:
+        raise typer.BadParameter(f"{sorted(unknown)}: expected {', '.join(SECTIONS)}")
     testbed = require_testbed()
     started = datetime.now(UTC)
     with tempfile.TemporaryDirectory(prefix="antrea-ci-benchmark-") as scratch:
@@ -248,23 +264,23 @@ def main(
         bench = Benchmarks(testbed, tree, ovs_tarball(workdir), str(parse_platform(platform)))
 
         async def measure() -> None:
-            await bench.go_binaries(runs)
-            await bench.one_platform(runs)
-            await bench.three_platforms(three_platform_runs)
+            if "go" in chosen:
+                await bench.go_binaries(runs)
+            if "build" in chosen:
+                await bench.one_platform(runs)
+            if "platforms" in chosen:
+                await bench.three_platforms(three_platform_runs)
 
         anyio.run(measure)
     table = markdown_table(bench.figures, bench.comparisons)
     print(table)
     if write:
+        results = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+        command = " ".join(["python -m benchmarks.run", *sys.argv[1:]])
         RESULTS.write_text(
-            "# Benchmark results\n\n"
-            f"Measured {started:%Y-%m-%d} on {machine()}, offline test bed (engine in Docker, "
-            f"arm64 and arm/v7 emulated by QEMU user mode), source: "
-            f"{source or 'the antrea-mini fixture'}. Runs: {runs} per figure, "
-            f"{three_platform_runs} for the three-platform builds.\n\n"
-            f"`python -m benchmarks.run --runs {runs} --three-platform-runs "
-            f"{three_platform_runs}{f' --source {source}' if source else ''} --write`\n\n"
-            f"{table}\n"
+            f"{results}\n## {started:%Y-%m-%d %H:%M} UTC: `{command}`\n\n"
+            f"On {machine()}; offline test bed (engine in Docker, arm64 and arm/v7 emulated by "
+            f"QEMU user mode); source: {source or 'the antrea-mini fixture'}.\n\n{table}\n"
         )
 
 
