@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import sys
 import time
 import uuid
 from pathlib import Path
 
+import anyio
 import pytest
 from dagger import dag
 
@@ -189,3 +193,47 @@ async def test_build_pulls_base_images_after_publish_base(
     images = await unreachable.build(platform)
     await images.agent.sync()
     assert "warning: base registry unusable" in capsys.readouterr().err
+
+
+async def test_cli_publish_arch_then_merge_with_a_password_from_the_environment(
+    engine: OfflineTestBed, checkout: Path, tarball: Path, tmp_path: Path
+) -> None:
+    target = f"{engine.auth_registry}/cli-{uuid.uuid4().hex[:8]}"
+    antrea_ci = str(Path(sys.executable).parent / "antrea-ci")
+    auth = ["--auth", f"{engine.auth_registry}={engine.auth_user}:env:REGISTRY_PASSWORD"]
+    env = {**os.environ, "REGISTRY_PASSWORD": engine.auth_password}
+    common = ["--namespace", target, "--tag", "v2.7.0", *auth]
+    inputs = ["--source", str(checkout), "--ovs-tarball", str(tarball)]
+    inputs += ["--iptables-wrapper-source", str(FIXTURES / "iptables-wrappers-mini")]
+
+    pushed = await anyio.run_process(
+        [
+            *[antrea_ci, "publish-arch", *common, *inputs, "--platform", "linux/amd64"],
+            *["--timings", str(tmp_path / "publish-arch.json")],
+        ],
+        env=env,
+        check=False,
+    )
+    assert pushed.returncode == 0, pushed.stderr.decode()
+    per_arch = pushed.stdout.decode().split()
+    assert [ref.split("@")[0] for ref in per_arch] == [
+        f"{target}/{image}:v2.7.0-amd64" for image in IMAGES
+    ]
+    merged = await anyio.run_process(
+        [
+            *[antrea_ci, "merge", *common, "--platform", "linux/amd64"],
+            *["--timings", str(tmp_path / "merge.json")],
+        ],
+        env=env,
+        check=False,
+    )
+    assert merged.returncode == 0, merged.stderr.decode()
+    credentials = Credentials(engine.auth_user, engine.auth_password)
+    for reference, arch_reference in zip(merged.stdout.decode().split(), per_arch, strict=True):
+        (entry,) = manifest(reference, credentials)["manifests"]
+        assert entry["digest"] == arch_reference.split("@")[1]
+    assert engine.auth_password not in pushed.stderr.decode() + merged.stderr.decode()
+    stages = json.loads((tmp_path / "publish-arch.json").read_text())["stages"]
+    assert [(s["platform"], s["stage"], s["emulated"]) for s in stages] == [
+        ("linux/amd64", "publish-arch", False)
+    ]
