@@ -28,12 +28,10 @@ from dagger import dag
 
 from benchmarks.figures import Comparison, Figure, markdown_table
 from ci.images import golang
-from ci.images.agent import AGENT_COMMANDS
-from ci.images.controller import CONTROLLER_COMMANDS
-from ci.main import Antrea
+from ci.main import ANTREA_COMMANDS, Antrea
 from ci.platforms import Platform, default_platforms, parse_platform
 from ci.source import load_source
-from tests.inputs import WRAPPER_FIXTURE, antrea_checkout, ovs_tarball
+from tests.inputs import antrea_checkout, fixture_antrea, ovs_tarball
 from tests.testbed import OfflineTestBed, require_testbed
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -107,14 +105,7 @@ class Benchmarks:
         print(f"{figure.name}: {value:.1f} {figure.unit}", file=sys.stderr, flush=True)
 
     def antrea(self, base_registry: str = "") -> Antrea:
-        # dagger's @object_type constructor is not visible to mypy.
-        antrea = Antrea(  # type: ignore[call-arg]
-            source=dag.host().directory(str(self.tree)),
-            distro_image=self.testbed.distro_image,
-            go_image=self.testbed.go_image,
-            ovs_tarball=dag.host().file(str(self.tarball)),
-            iptables_wrapper_source=dag.host().directory(str(WRAPPER_FIXTURE)),
-        )
+        antrea = fixture_antrea(self.testbed, self.tree, self.tarball)
         antrea.base_registry = base_registry
         return antrea
 
@@ -126,7 +117,6 @@ class Benchmarks:
     async def go_binaries(self, runs: int) -> None:
         """1. Agent and controller binaries for linux/arm64: cross-compiled against emulated."""
         target = parse_platform("linux/arm64")
-        commands = sorted({*AGENT_COMMANDS, *CONTROLLER_COMMANDS})
         cross = self.figure("arm64 binaries, cross-compiled (cold Go cache)")
         emulated = self.figure("arm64 binaries, in an emulated arm64 Go container (cold)")
 
@@ -140,7 +130,12 @@ class Benchmarks:
             tree = dag.host().directory(str(self.tree))
             source = await load_source(tree, self.testbed.go_image)
             binaries = golang.antrea_binaries(
-                builder, source.directory, target, source.version, source.module_path, commands
+                builder,
+                source.directory,
+                target,
+                source.version,
+                source.module_path,
+                ANTREA_COMMANDS,
             )
             await binaries.sync()
 

@@ -342,12 +342,13 @@ def _publish_command(
     auth: list[str] | None,
     action: Callable[[Antrea], Awaitable[list[str]]],
     *,
-    times: StageTimes,
+    command: str,
     platforms: list[str],
     timings: Path | None,
     builds: bool = True,
 ) -> None:
     make = _publisher(inputs, auth)
+    times = StageTimes(command)
 
     async def run() -> None:
         async with _connection():
@@ -384,7 +385,7 @@ def publish(
         ),
         auth,
         lambda antrea: antrea.publish(namespace, tag, platforms, latest),
-        times=StageTimes("publish"),
+        command="publish",
         platforms=platforms or CONFIGURED,
         timings=timings,
     )
@@ -412,7 +413,7 @@ def publish_arch(
         ),
         auth,
         lambda antrea: antrea.publish_arch(namespace, tag, target),
-        times=StageTimes("publish-arch"),
+        command="publish-arch",
         platforms=[target] if target else [],
         timings=timings,
     )
@@ -433,7 +434,7 @@ def merge(
         BuildInputs(),
         auth,
         lambda antrea: antrea.merge(namespace, tag, platforms, latest),
-        times=StageTimes("merge"),
+        command="merge",
         platforms=platforms or CONFIGURED,
         timings=timings,
         builds=False,
@@ -458,7 +459,7 @@ def publish_base(
         BuildInputs(source, distro_image, go_image, ovs_tarball, iptables_wrapper_source),
         auth,
         lambda antrea: antrea.publish_base(namespace, platforms),
-        times=StageTimes("publish-base"),
+        command="publish-base",
         platforms=platforms or CONFIGURED,
         timings=timings,
     )

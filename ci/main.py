@@ -53,6 +53,10 @@ class BuildFailure(RuntimeError):
     """Platforms whose images did not build; nothing was pushed."""
 
 
+# The Go commands the agent and controller images hold, built once for both.
+ANTREA_COMMANDS = sorted({*agent_recipe.AGENT_COMMANDS, *controller_recipe.CONTROLLER_COMMANDS})
+
+
 class ImageError(RuntimeError):
     """An image that does not resolve for a platform, or does not fit what is asked."""
 
@@ -182,7 +186,7 @@ class Antrea:
             target,
             source.version,
             source.module_path,
-            sorted({*agent_recipe.AGENT_COMMANDS, *controller_recipe.CONTROLLER_COMMANDS}),
+            ANTREA_COMMANDS,
         )
 
     def _ovs_tarball(self) -> dagger.File:

@@ -150,7 +150,7 @@ class RegistryClient:
             raise self._refused(response)
         return response
 
-    async def _json(self, repository: Repository, path: str, what: str) -> httpx.Response:
+    async def _get(self, repository: Repository, path: str, what: str) -> httpx.Response:
         response = await self._send("GET", repository, path, headers={"Accept": ACCEPTED})
         if response.status_code == 404:
             raise RegistryError(f"{repository} has no {what}")
@@ -162,7 +162,7 @@ class RegistryClient:
         self, repository: Repository, tag: str, platform: Platform
     ) -> Descriptor:
         """The manifest repository:tag holds for the platform, checked against its config."""
-        response = await self._json(repository, f"manifests/{tag}", f"tag {tag}")
+        response = await self._get(repository, f"manifests/{tag}", f"tag {tag}")
         media_type = response.headers.get("content-type", "").split(";")[0]
         document = _json(response, f"manifest of {repository}:{tag}")
         try:
@@ -175,7 +175,7 @@ class RegistryClient:
             config_digest = document["config"]["digest"]
         except (KeyError, TypeError) as error:
             raise RegistryError(f"the manifest of {repository}:{tag} lacks {error}") from None
-        config = await self._json(repository, f"blobs/{config_digest}", f"config of {tag}")
+        config = await self._get(repository, f"blobs/{config_digest}", f"config of {tag}")
         found = platform_of(_json(config, f"config of {repository}:{tag}"))
         if found != platform:
             raise RegistryError(f"{repository}:{tag} is a {found} image, not {platform}")

@@ -44,7 +44,7 @@ class TokenService:
     """Issues tokens: each user gets the actions listed for them, among those asked for."""
 
     key: Path
-    certificate: Path
+    certificate_der: bytes  # sent in each token's x5c header
     users: dict[str, tuple[str, set[str]]]  # user -> (password, allowed actions)
     issued: list[str] = field(default_factory=list)  # the scopes tokens were issued for
 
@@ -55,12 +55,8 @@ class TokenService:
             kind, name, actions = scope.split(":")
             granted = [action for action in actions.split(",") if action in allowed]
             access.append({"type": kind, "name": name, "actions": granted})
-        der = subprocess.run(
-            ["openssl", "x509", "-in", str(self.certificate), "-outform", "DER"],
-            capture_output=True,
-            check=True,
-        ).stdout
-        header = {"typ": "JWT", "alg": "RS256", "x5c": [base64.b64encode(der).decode()]}
+        x5c = [base64.b64encode(self.certificate_der).decode()]
+        header = {"typ": "JWT", "alg": "RS256", "x5c": x5c}
         now = int(time.time())
         claims = {
             "iss": SERVICE,
@@ -134,7 +130,12 @@ def token_registry(
         capture_output=True,
         check=True,
     )
-    tokens = TokenService(key, certificate, users)
+    der = subprocess.run(
+        ["openssl", "x509", "-in", str(certificate), "-outform", "DER"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    tokens = TokenService(key, der, users)
     token_server = ThreadingHTTPServer(("127.0.0.1", 0), tokens.handler())
 
     storage = workdir / "storage"
