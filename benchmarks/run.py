@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Annotated
 
 import anyio
-import dagger
 import typer
 from dagger import dag
 
 from benchmarks.figures import Comparison, Figure, markdown_table
+from ci.engine import engine_connection
 from ci.images import golang
 from ci.main import ANTREA_COMMANDS, Antrea
 from ci.platforms import Platform, default_platforms, parse_platform
@@ -40,13 +40,13 @@ CHANGED_FILE = "cmd/antrea-agent/main.go"
 
 async def prune() -> None:
     """Empty the engine's local cache (exec results, pulled layers, cache volumes)."""
-    async with dagger.connection(dagger.Config()):
+    async with engine_connection():
         await dag.engine().local_cache().prune()
 
 
 async def timed(step: Callable[[], Awaitable[object]]) -> float:
     """Seconds a step takes in a new engine session (the connection itself not counted)."""
-    async with dagger.connection(dagger.Config()):
+    async with engine_connection():
         started = time.monotonic()
         await step()
         return time.monotonic() - started

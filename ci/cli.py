@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
@@ -10,7 +9,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import anyio
 import dagger
@@ -19,6 +18,7 @@ from dagger import dag
 
 from ci.baseline import BaselineError, compare, comparison_table, load_timings
 from ci.doctor import exit_code, report
+from ci.engine import engine_connection
 from ci.images.unit_tests import RACE_MODES
 from ci.main import Antrea, BuildFailure, ImageError, UnitTestFailure
 from ci.matrix import ci_matrix
@@ -208,7 +208,7 @@ def build(
     )
 
     async def run() -> None:
-        async with _connection():
+        async with engine_connection():
             await _build(inputs.antrea(), platforms, output, times)
 
     _run(run)
@@ -243,7 +243,7 @@ def test(
     times = StageTimes("test")
 
     async def run_tests() -> None:
-        async with _connection():
+        async with engine_connection():
             started = time.monotonic()
             antrea = BuildInputs(source, go_image=go_image).antrea()
             outcome = await antrea.unit_tests(
@@ -351,7 +351,7 @@ def _publish_command(
     times = StageTimes(command)
 
     async def run() -> None:
-        async with _connection():
+        async with engine_connection():
             started = time.monotonic()
             for reference in await action(make()):
                 print(reference)
@@ -525,12 +525,6 @@ def baseline_compare(
     if slower:
         print(f"slower than the baseline by more than {max_slowdown:g}%: " + ", ".join(slower))
         raise typer.Exit(1)
-
-
-def _connection() -> contextlib.AbstractAsyncContextManager[Any]:
-    """A connection to the engine; its logs go to stderr when ANTREA_CI_ENGINE_LOGS is set."""
-    verbose = bool(os.environ.get("ANTREA_CI_ENGINE_LOGS"))
-    return dagger.connection(dagger.Config(log_output=sys.stderr if verbose else None))
 
 
 def _run(main: Callable[[], Awaitable[None]]) -> None:

@@ -12,7 +12,6 @@ import contextlib
 import os
 import shutil
 import signal
-import ssl
 import subprocess
 import sys
 import uuid
@@ -48,8 +47,10 @@ from ci.doctor import (
     registry_result,
     registry_url,
 )
+from ci.engine import engine_connection
 from ci.errors import first_line
 from ci.platforms import Platform, parse_platform
+from ci.registry import http_client
 from ci.versions import pins
 
 COMMAND_SECONDS = 30
@@ -209,8 +210,7 @@ async def engine_probe_checks(
 async def registry_checks(registries: Sequence[str]) -> list[CheckResult]:
     """GET each registry's API root from this host."""
     results: list[CheckResult] = []
-    context = ssl.create_default_context()
-    async with httpx.AsyncClient(timeout=REGISTRY_SECONDS, verify=context) as http:
+    async with http_client(REGISTRY_SECONDS) as http:
         for registry in registries:
             try:
                 response = await http.get(registry_url(registry))
@@ -247,9 +247,8 @@ async def diagnose(
 
 async def _print_engine_checks(probe_image: str, platforms: Sequence[Platform]) -> None:
     """Connect, then print each engine check as a JSON line as soon as it is known."""
-    log = sys.stderr if os.environ.get("ANTREA_CI_ENGINE_LOGS") else None
     try:
-        async with dagger.connection(dagger.Config(log_output=log)):
+        async with engine_connection():
             async for result in engine_checks(platforms, probe_image, pins().dagger):
                 print(result.to_json(), flush=True)
     except dagger.DaggerError as error:

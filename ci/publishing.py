@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from dagger import dag
 from ci.errors import first_line
 from ci.platforms import Platform
 from ci.references import Repository
-from ci.registry import Descriptor, RegistryClient, RegistryError
+from ci.registry import Descriptor, RegistryClient, RegistryError, http_client
 
 REFUSALS = ("401", "unauthorized", "authentication required", "denied")
 
@@ -111,12 +110,7 @@ async def push_indexes(
     Every per-arch manifest is found and checked, and the right to push to every repository
     too, before the first index is pushed. Returns the pushed references with their digests.
     """
-    # The system's CAs (not certifi's), so registries behind a corporate proxy work too.
-    # Registries (Docker Hub, ghcr.io) redirect blob reads to a CDN: follow them (httpx does
-    # not send the Authorization header to another host).
-    async with httpx.AsyncClient(
-        timeout=60, verify=ssl.create_default_context(), follow_redirects=True
-    ) as http:
+    async with http_client(60) as http:
         clients: dict[str, RegistryClient] = {}
         for image in images:
             if image.registry not in clients:

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 import re
+import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +57,15 @@ class Descriptor:
             "size": self.size,
             "platform": platform,
         }
+
+
+def http_client(timeout: float) -> httpx.AsyncClient:
+    """An HTTP client for registries: the system's CAs (not certifi's), so registries behind
+    a corporate proxy work too; redirects followed, as Docker Hub and ghcr.io send blob reads
+    to a CDN (httpx does not send the Authorization header to another host)."""
+    return httpx.AsyncClient(
+        timeout=timeout, verify=ssl.create_default_context(), follow_redirects=True
+    )
 
 
 def base_url(registry: str) -> str:

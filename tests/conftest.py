@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import AsyncIterator, Generator
 
 import dagger
 import pytest
 
+from ci.engine import engine_connection
 from tests.testbed import OfflineTestBed, require_testbed
 
 
@@ -21,8 +20,7 @@ def testbed() -> OfflineTestBed:
 @pytest.fixture(scope="session")
 async def engine(testbed: OfflineTestBed) -> AsyncIterator[OfflineTestBed]:
     """An open connection to the test bed's engine; `dagger.dag` is usable inside."""
-    log = sys.stderr if os.environ.get("ANTREA_CI_ENGINE_LOGS") else None
-    async with dagger.connection(dagger.Config(log_output=log)):
+    async with engine_connection():
         yield testbed
 
 
