@@ -19,6 +19,7 @@ from dagger import dag
 from ci.baseline import BaselineError, compare, comparison_table, load_timings
 from ci.doctor import exit_code, report
 from ci.engine import engine_connection
+from ci.errors import silent_exec_hint
 from ci.images.unit_tests import RACE_MODES
 from ci.main import Antrea, BuildFailure, ImageError, UnitTestFailure
 from ci.matrix import ci_matrix
@@ -549,6 +550,9 @@ def _run(main: Callable[[], Awaitable[None]]) -> None:
             if isinstance(failure, dagger.ExecError):
                 print(f"command: {' '.join(failure.command)}", file=sys.stderr)
                 print(failure.stderr.rstrip()[-4000:], file=sys.stderr)
+                hint = silent_exec_hint(failure.stdout, failure.stderr)
+                if hint:
+                    print(hint, file=sys.stderr)
         raise typer.Exit(1) from None
 
 

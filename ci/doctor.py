@@ -40,6 +40,7 @@ UNREACHABLE_REGISTRY_FIX = (
     "and that the registry serves HTTPS"
 )
 OFFLINE_TEST_BED = 'the offline test bed: eval "$(tests/engine/up)"'
+OWN_EMULATOR = "the engine emulates it with its own emulator"
 
 
 class Status(StrEnum):
@@ -214,6 +215,27 @@ def emulation_failed(platform: Platform, engine_platform: Platform, reason: str)
     how = mode(platform, engine_platform)
     fix = EMULATION_FIX if how == "emulated" else "read the engine's logs (docker logs ENGINE)"
     detail = f"{how}: uname -m failed: {reason}"
+    return CheckResult(platform_check_name(platform), Status.FAIL, detail, fix)
+
+
+def own_emulator_result(platform: Platform, reason: str) -> CheckResult:
+    """`uname -m` failed but `/bin/uname -m` ran: the engine uses its own emulator.
+
+    An engine decides at start which platforms the kernel runs (binfmt handlers); for the
+    others it runs its own QEMU, which, unless it is BuildKit's patched one, cannot find a
+    program named without its path.
+    """
+    emulator = f"qemu-{platform.facts.qemu}"
+    detail = (
+        f"emulated: {OWN_EMULATOR}, which runs /bin/uname but not `uname` ({reason}): the "
+        "engine started before the host's binfmt handler for "
+        f"{platform} was registered"
+    )
+    fix = (
+        f"register binfmt for {platform} (update-binfmts --enable {emulator}, or "
+        "docker/setup-qemu-action), then restart the engine (docker restart ENGINE; "
+        f"{OFFLINE_TEST_BED} does both)"
+    )
     return CheckResult(platform_check_name(platform), Status.FAIL, detail, fix)
 
 

@@ -12,7 +12,7 @@ from dagger import Doc, dag, field, function, object_type
 
 from ci import debian
 from ci.base_images import BASE_IMAGE, OVS_IMAGE, base_tag, code_digest, ovs_tag
-from ci.errors import first_line
+from ci.errors import first_line, silent_exec_hint
 from ci.gotest import FAIL, PASS, SKIP, junit_xml, parse_go_test_json
 from ci.images import agent as agent_recipe
 from ci.images import apt as apt_recipe
@@ -474,6 +474,9 @@ class Antrea:
                 built[target] = images
             except Exception as error:
                 failures[target] = first_line(str(error), repr(error))
+                if isinstance(error, dagger.ExecError):
+                    hint = silent_exec_hint(error.stdout, error.stderr)
+                    failures[target] += f" ({hint})" if hint else ""
 
         async with anyio.create_task_group() as group:
             for target in targets:

@@ -21,16 +21,25 @@ class Architecture:
     goarm: str = ""
     debian: str = ""
     uname: str = ""
+    qemu: str = ""  # QEMU's name: its emulator and binfmt handler are qemu-<qemu>
     race: bool = False
     tag_suffix: str = ""
 
 
 # Keyed by "arch" or "arch/variant" as OCI platforms spell them.
 ARCHITECTURES: dict[str, Architecture] = {
-    "amd64": Architecture("amd64", debian="amd64", uname="x86_64", race=True, tag_suffix="amd64"),
-    "arm64": Architecture("arm64", debian="arm64", uname="aarch64", race=True, tag_suffix="arm64"),
-    "arm/v7": Architecture("arm", goarm="7", debian="armhf", uname="armv7l", tag_suffix="arm"),
-    "riscv64": Architecture("riscv64", debian="riscv64", uname="riscv64", tag_suffix="riscv64"),
+    "amd64": Architecture(
+        "amd64", debian="amd64", uname="x86_64", qemu="x86_64", race=True, tag_suffix="amd64"
+    ),
+    "arm64": Architecture(
+        "arm64", debian="arm64", uname="aarch64", qemu="aarch64", race=True, tag_suffix="arm64"
+    ),
+    "arm/v7": Architecture(
+        "arm", goarm="7", debian="armhf", uname="armv7l", qemu="arm", tag_suffix="arm"
+    ),
+    "riscv64": Architecture(
+        "riscv64", debian="riscv64", uname="riscv64", qemu="riscv64", tag_suffix="riscv64"
+    ),
 }
 
 # Spellings that mean the same platform.
@@ -94,6 +103,12 @@ def runs_natively(target: Platform, engine: Platform) -> bool:
     """Whether the engine runs the target's binaries without emulation (arm/v7 on an Arm64
     engine runs as AArch32, as on GitHub's Arm64 runners)."""
     return target == engine or (engine.key == "arm64" and target.key == "arm/v7")
+
+
+def binfmt_handlers(targets: list[Platform], host: Platform) -> list[str]:
+    """The QEMU binfmt handlers (qemu-ARCH) a host needs to run the targets it cannot."""
+    names = (f"qemu-{t.facts.qemu}" for t in targets if not runs_natively(t, host))
+    return list(dict.fromkeys(names))
 
 
 def known_platform_names() -> list[str]:

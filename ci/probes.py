@@ -43,13 +43,14 @@ from ci.doctor import (
     engine_unreachable,
     engine_without_cli,
     missing_cli_result,
+    own_emulator_result,
     probe_image_failed,
     registry_result,
     registry_url,
 )
 from ci.engine import engine_connection
 from ci.errors import first_line
-from ci.platforms import Platform, parse_platform
+from ci.platforms import Platform, parse_platform, runs_natively
 from ci.registry import http_client
 from ci.versions import pins
 
@@ -123,12 +124,19 @@ async def emulation_check(
         await container.sync()
     except dagger.DaggerError as error:
         return probe_image_failed(platform, probe_image, first_line(str(error)))
+    probe = container.with_env_variable(RUN_VARIABLE, run)
     try:
-        machine = await (
-            container.with_env_variable(RUN_VARIABLE, run).with_exec(["uname", "-m"]).stdout()
-        )
+        machine = await probe.with_exec(["uname", "-m"]).stdout()
     except dagger.DaggerError as error:
-        return emulation_failed(platform, engine_platform, _exec_reason(error))
+        reason = _exec_reason(error)
+        if runs_natively(platform, engine_platform):
+            return emulation_failed(platform, engine_platform, reason)
+        # Only an emulator that cannot look a bare name up in PATH runs this one.
+        try:
+            await probe.with_exec(["/bin/uname", "-m"]).sync()
+        except dagger.DaggerError:
+            return emulation_failed(platform, engine_platform, reason)
+        return own_emulator_result(platform, reason)
     return emulation_result(platform, engine_platform, machine.strip())
 
 

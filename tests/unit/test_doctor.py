@@ -27,6 +27,7 @@ from ci.doctor import (
     engine_unreachable,
     exit_code,
     missing_cli_result,
+    own_emulator_result,
     registry_result,
     report,
 )
@@ -144,6 +145,18 @@ def test_a_wrong_machine_or_a_failed_exec_fails_with_the_emulation_fix() -> None
     assert failed.detail == "emulated: uname -m failed: exec format error"
     assert failed.fix == EMULATION_FIX
     assert emulation_failed(AMD64, AMD64, "oops").fix != EMULATION_FIX
+
+
+def test_an_engine_emulating_with_its_own_qemu_is_told_to_restart_after_binfmt() -> None:
+    arm64 = own_emulator_result(ARM64, "exit code: 1")
+    assert arm64.name == "platform linux/arm64"
+    assert arm64.status is Status.FAIL
+    assert arm64.detail.startswith("emulated: the engine emulates it with its own emulator")
+    assert "(exit code: 1)" in arm64.detail
+    assert "started before the host's binfmt handler for linux/arm64" in arm64.detail
+    assert "update-binfmts --enable qemu-aarch64" in arm64.fix
+    assert "restart the engine" in arm64.fix
+    assert "qemu-arm," in own_emulator_result(ARM, "exit code: 1").fix
 
 
 def test_platforms_not_answered_fail_and_say_why() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ci.errors import first_line
+from ci.errors import SILENT_EXEC_HINT, first_line, silent_exec_hint
 
 
 def test_first_line_of_a_multi_line_error() -> None:
@@ -12,3 +12,14 @@ def test_first_line_of_a_multi_line_error() -> None:
 def test_default_when_the_error_has_no_text() -> None:
     assert first_line("  \n") == "no detail"
     assert first_line("", "RuntimeError()") == "RuntimeError()"
+
+
+def test_an_exec_that_failed_without_a_word_gets_the_emulator_hint() -> None:
+    assert silent_exec_hint("", " \n") == SILENT_EXEC_HINT
+    assert "restart the engine" in SILENT_EXEC_HINT
+    assert "binfmt" in SILENT_EXEC_HINT
+
+
+def test_an_exec_that_said_why_it_failed_gets_no_hint() -> None:
+    assert silent_exec_hint("", "E: Unable to locate package foo") == ""
+    assert silent_exec_hint("partial output", "") == ""

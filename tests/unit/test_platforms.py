@@ -7,6 +7,7 @@ import pytest
 from ci.platforms import (
     Platform,
     PlatformError,
+    binfmt_handlers,
     configured_platforms,
     load_platforms,
     parse_platform,
@@ -81,3 +82,13 @@ def test_configuration_refuses_unknown_or_repeated_platforms() -> None:
         )
     with pytest.raises(PlatformError):
         load_platforms("platforms = []")
+
+
+def test_binfmt_handlers_are_those_of_the_platforms_the_host_cannot_run() -> None:
+    targets = [parse_platform(p) for p in ("linux/amd64", "linux/arm64", "linux/arm/v7")]
+    amd64, arm64 = targets[0], targets[1]
+    assert binfmt_handlers(targets, amd64) == ["qemu-aarch64", "qemu-arm"]
+    # arm/v7 runs natively (AArch32) on an Arm64 host, as on GitHub's Arm64 runners.
+    assert binfmt_handlers(targets, arm64) == ["qemu-x86_64"]
+    riscv64 = parse_platform("linux/riscv64")
+    assert binfmt_handlers([riscv64, riscv64], amd64) == ["qemu-riscv64"]
