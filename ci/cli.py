@@ -20,6 +20,7 @@ from ci.baseline import BaselineError, compare, comparison_table, load_timings
 from ci.doctor import exit_code, report
 from ci.engine import engine_connection
 from ci.errors import silent_exec_hint
+from ci.images.ovs import OvsTarballError
 from ci.images.unit_tests import RACE_MODES
 from ci.main import Antrea, BuildFailure, ImageError, UnitTestFailure
 from ci.matrix import ci_matrix
@@ -540,6 +541,7 @@ def _run(main: Callable[[], Awaitable[None]]) -> None:
         BuildFailure,
         PublishError,
         ImageReferenceError,
+        OvsTarballError,
     ) as group:
         for error in group.exceptions:
             print(f"error: {error}", file=sys.stderr)

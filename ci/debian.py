@@ -86,6 +86,17 @@ def build_depends(
     return relations
 
 
+# OVS's debian/control.in marks the DPDK packaging with this prefix; its Makefile (and
+# upstream Antrea's OVS Dockerfile) writes debian/control without those lines.
+DPDK_MARK = "# DPDK_NETDEV"
+
+
+def control_from_template(control_in: str) -> str:
+    """debian/control from an OVS release's debian/control.in, without DPDK."""
+    kept = (line for line in control_in.splitlines(keepends=True) if not line.startswith(DPDK_MARK))
+    return "".join(kept)
+
+
 def os_release_id(os_release: str) -> str:
     """The ID of an /etc/os-release file (debian, ubuntu, ...), empty when it has none."""
     for line in os_release.splitlines():

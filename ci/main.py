@@ -201,8 +201,10 @@ class Antrea:
 
     async def _ovs_built(self, target: Platform) -> dagger.Container:
         distro = await self._resolved(self.distro_image, target, "distribution")
-        tree = ovs_recipe.unpack(distro, self._ovs_tarball())
-        return ovs_recipe.image(target, distro, await ovs_recipe.debs(target, distro, tree))
+        tarball = self._ovs_tarball()
+        tree = ovs_recipe.unpack(distro, tarball)
+        debs = await ovs_recipe.debs(target, distro, tree, await tarball.name())
+        return ovs_recipe.image(target, distro, debs)
 
     def _base_built(
         self, target: Platform, ovs_image: dagger.Container, suricata: bool

@@ -7,7 +7,8 @@ import shlex
 import dagger
 from dagger import dag
 
-from ci.debian import OVS_BUILD_PROFILES, build_depends
+from ci.debian import OVS_BUILD_PROFILES, build_depends, control_from_template
+from ci.errors import first_line
 from ci.images.apt import apt_install, apt_run, install_command
 from ci.platforms import Platform
 
@@ -25,6 +26,10 @@ SOURCE_DIR = "/build/openvswitch"
 DEBS_DIR = "/debs"
 
 
+class OvsTarballError(ValueError):
+    """An OVS tarball that is not an Open vSwitch release with Debian packaging."""
+
+
 def unpack(distro_image: str, tarball: dagger.File) -> dagger.Directory:
     """The source tree of an OVS release tarball, unpacked on the engine's platform."""
     return (
@@ -37,19 +42,47 @@ def unpack(distro_image: str, tarball: dagger.File) -> dagger.Directory:
     )
 
 
-async def debs(platform: Platform, distro_image: str, source: dagger.Directory) -> dagger.Directory:
+async def packaging(source: dagger.Directory, tarball_name: str) -> tuple[dagger.Directory, str]:
+    """The source with the debian/control to build from, and that control's text.
+
+    A release tarball ships debian/control.in only: control is written from it without
+    DPDK, as OVS's Makefile and upstream Antrea's OVS Dockerfile do.
+    """
+    try:
+        debian_dir = set(await source.entries()) & {"debian", "debian/"}
+    except dagger.ExecError as error:
+        reason = first_line(error.stderr, f"exit code {error.exit_code}")
+        raise OvsTarballError(f"cannot unpack the OVS tarball {tarball_name}: {reason}") from None
+    entries = set(await source.directory("debian").entries()) if debian_dir else set()
+    if "control.in" in entries:
+        template = await source.file("debian/control.in").contents()
+        control = control_from_template(template)
+        return source.with_new_file("debian/control", control), control
+    if "control" in entries:
+        return source, await source.file("debian/control").contents()
+    raise OvsTarballError(
+        f"the OVS tarball {tarball_name} has no Debian packaging (debian/control.in or "
+        "debian/control): is it an Open vSwitch release tarball?"
+    )
+
+
+async def debs(
+    platform: Platform, distro_image: str, source: dagger.Directory, tarball_name: str
+) -> dagger.Directory:
     """Build the OVS Debian packages in the target platform (emulated when not native)."""
-    control = await source.file("debian/control").contents()
+    source, control = await packaging(source, tarball_name)
     relations = build_depends(control, platform.facts.debian)
     profiles = " ".join(sorted(OVS_BUILD_PROFILES))
     keep = " ".join(f"../{name}_*.deb" for name in KEPT_PACKAGES)
+    failed = shlex.quote(
+        f"antrea-ci: building the OVS .debs of {tarball_name} for {platform} failed "
+        "(stage: fakeroot debian/rules binary; its output is above)"
+    )
     build = " && ".join(
         [
-            # Upstream drops DPDK from the packaging before building.
-            "sed -i '/dpdk/d' debian/control",
             f'export DEB_BUILD_OPTIONS="parallel=$(nproc) {profiles}"',
             f"export DEB_BUILD_PROFILES={shlex.quote(profiles)}",
-            "fakeroot debian/rules binary",
+            f"{{ fakeroot debian/rules binary || {{ echo {failed} >&2; exit 1; }}; }}",
             f"mkdir -p {DEBS_DIR}",
             f'for deb in {keep}; do [ ! -e "$deb" ] || cp "$deb" {DEBS_DIR}/; done',
         ]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ci.debian import build_depends, os_release_id
+from ci.debian import build_depends, control_from_template, os_release_id
 
-FIXTURE_CONTROL = (Path(__file__).parents[1] / "fixtures/ovs-mini/debian/control").read_text()
+FIXTURE_CONTROL = control_from_template(
+    (Path(__file__).parents[1] / "fixtures/ovs-mini/debian/control.in").read_text()
+)
 
 CONTROL = """\
 Source: openvswitch
@@ -57,3 +59,34 @@ def test_the_distribution_id_is_read_from_os_release() -> None:
     assert os_release_id(ubuntu) == "ubuntu"
     assert os_release_id('ID="debian"\nVERSION_ID="12"\n') == "debian"
     assert os_release_id("NAME=nothing\n") == ""
+
+
+RELEASE_CONTROL_IN = """Source: openvswitch
+Build-Depends:
+ autoconf (>= 2.64),
+# DPDK_NETDEV  libdpdk-dev (>= 25.11) [amd64 i386 ppc64el arm64],
+ libnuma-dev [amd64 i386 ppc64el arm64],
+ libssl-dev,
+
+Package: openvswitch-switch
+Architecture: linux-any
+
+# DPDK_NETDEV Package: openvswitch-switch-dpdk
+# DPDK_NETDEV Architecture: amd64 arm64 i386 ppc64el
+# DPDK_NETDEV Depends:
+# DPDK_NETDEV  dpdk,
+
+Package: openvswitch-test
+Architecture: all
+"""
+
+
+def test_control_from_an_ovs_release_template_leaves_dpdk_out() -> None:
+    control = control_from_template(RELEASE_CONTROL_IN)
+    assert "DPDK_NETDEV" not in control and "dpdk" not in control
+    assert (
+        "Package: openvswitch-switch\nArchitecture: linux-any\n\n\nPackage: openvswitch-test"
+        in (control)
+    )
+    assert build_depends(control, "amd64") == ["autoconf (>= 2.64)", "libnuma-dev", "libssl-dev"]
+    assert build_depends(control, "armhf") == ["autoconf (>= 2.64)", "libssl-dev"]

@@ -1,0 +1,103 @@
+"""An engine started before the host's binfmt handlers: what up and doctor do (issue 11).
+
+A second engine container (its own name and volume, the test bed's registries and seeds)
+is restarted while the arm64 handler is disabled, so it emulates arm64 with its own QEMU,
+as an engine does that started before `update-binfmts` or docker/setup-qemu-action.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.testbed import OfflineTestBed
+
+pytestmark = pytest.mark.engine
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+HANDLER = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64")
+
+
+def _up(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    up = [str(REPO_ROOT / "tests/engine/up")]
+    return subprocess.run(up, env=env, capture_output=True, text=True, timeout=900, check=False)
+
+
+def _wait_for_socket(name: str) -> None:
+    """Wait until the engine in container name listens (up waits the same way)."""
+    deadline = time.monotonic() + 120
+    probe = ["docker", "exec", name, "test", "-S", "/run/dagger/engine.sock"]
+    while subprocess.run(probe, capture_output=True, check=False).returncode != 0:
+        assert time.monotonic() < deadline, f"{name} did not open its socket within 120s"
+        time.sleep(1)
+
+
+def _exports(stdout: str) -> dict[str, str]:
+    """The variables up announced (its stdout is `export NAME=VALUE` lines)."""
+    pairs = (line.removeprefix("export ").split("=", 1) for line in stdout.splitlines())
+    return dict(pair for pair in pairs if len(pair) == 2)
+
+
+def _doctor(env: dict[str, str], registry: str) -> subprocess.CompletedProcess[str]:
+    command = [str(Path(sys.executable).parent / "antrea-ci"), "doctor", "--registry", registry]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+
+
+def _platform_line(output: str, platform: str) -> tuple[str, str]:
+    """The doctor's line for platform, and the fix line under it ("" when ok)."""
+    lines = output.splitlines()
+    index = next(i for i, line in enumerate(lines) if f"platform {platform} " in line)
+    fix = lines[index + 1].strip() if index + 1 < len(lines) else ""
+    return lines[index], fix if fix.startswith("fix:") else ""
+
+
+@pytest.fixture
+def second_engine(testbed: OfflineTestBed) -> Iterator[dict[str, str]]:
+    """The environment of up for an engine container of its own; removed afterwards."""
+    name = f"antrea-ci-engine-binfmt-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "ANTREA_CI_ENGINE_NAME": name}
+    try:
+        yield env
+    finally:
+        HANDLER.write_text("1")  # whatever happened, the handler is back
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+        subprocess.run(["docker", "volume", "rm", "-f", f"{name}-state"], capture_output=True)
+
+
+def test_up_restarts_an_engine_that_started_before_binfmt_and_doctor_says_why(
+    testbed: OfflineTestBed, second_engine: dict[str, str]
+) -> None:
+    first = _up(second_engine)
+    assert first.returncode == 0, first.stderr
+    engine_env = {**second_engine, **_exports(first.stdout)}
+    name = second_engine["ANTREA_CI_ENGINE_NAME"]
+    assert engine_env["_EXPERIMENTAL_DAGGER_RUNNER_HOST"] == f"docker-container://{name}"
+
+    # The engine restarts while the host cannot run arm64 binaries: it falls back to its own
+    # QEMU for arm64 (arm/v7 keeps the host's handler).
+    HANDLER.write_text("0")
+    subprocess.run(["docker", "restart", name], capture_output=True, check=True)
+    _wait_for_socket(name)
+    doctor = _doctor(engine_env, testbed.registry)
+    assert doctor.returncode == 1, doctor.stdout + doctor.stderr
+    line, fix = _platform_line(doctor.stdout, "linux/arm64")
+    assert line.startswith("fail") and "emulates it with its own emulator" in line, line
+    assert "started before the host's binfmt handler for linux/arm64" in line
+    assert "update-binfmts --enable qemu-aarch64" in fix and "restart the engine" in fix
+    assert _platform_line(doctor.stdout, "linux/arm/v7")[0].startswith("ok")
+
+    # up registers the handler again, finds the engine still on its own QEMU, restarts it once.
+    second = _up(second_engine)
+    assert second.returncode == 0, second.stderr
+    assert f"restarting {name}: it started before the binfmt handlers" in second.stderr
+    assert HANDLER.read_text().splitlines()[0] == "enabled"
+    healed = _doctor(engine_env, testbed.registry)
+    assert healed.returncode == 0, healed.stdout + healed.stderr
+    assert "emulated: uname -m printed aarch64" in _platform_line(healed.stdout, "linux/arm64")[0]
