@@ -1,0 +1,103 @@
+"""The real Open vSwitch release tarball builds into the images; bad tarballs are named (issue 12).
+
+The release tarball is ../shared/offline/openvswitch-<OVS_VERSION>.tar.gz beside the clone
+(CI lays shared/ there). Built natively on linux/amd64: minutes cold, cached afterwards.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+from pathlib import Path
+
+import dagger
+import pytest
+
+from ci.images.ovs import OvsTarballError
+from ci.main import Images
+from ci.versions import pins
+from tests.inputs import antrea_checkout, fixture_antrea
+from tests.testbed import OfflineTestBed
+
+pytestmark = pytest.mark.engine
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+RELEASE_TARBALL = REPO_ROOT.parent / "shared/offline" / f"openvswitch-{pins().ovs}.tar.gz"
+OVS_TOOLS = ["ovs-vswitchd", "ovs-vsctl", "ovs-ofctl", "ovs-appctl", "ovsdb-server"]
+OVS_PACKAGES = ["openvswitch-common", "openvswitch-switch", "python3-openvswitch"]
+IPSEC_PACKAGES = ["openvswitch-ipsec", "strongswan-charon", "libstrongswan-standard-plugins"]
+
+
+@pytest.fixture(scope="module")
+async def release_images(
+    engine: OfflineTestBed, tmp_path_factory: pytest.TempPathFactory
+) -> Images:
+    """The four images for linux/amd64 with OVS from the real release tarball."""
+    if not RELEASE_TARBALL.is_file():
+        pytest.fail(f"{RELEASE_TARBALL} is missing: lay ../shared/offline beside the clone")
+    checkout = antrea_checkout(tmp_path_factory.mktemp("ovs-release"))
+    images: Images = await fixture_antrea(engine, checkout, RELEASE_TARBALL).build("linux/amd64")
+    await images.agent.sync()
+    return images
+
+
+async def _run(container: dagger.Container, script: str) -> str:
+    return await container.with_exec(["sh", "-ec", script]).stdout()
+
+
+async def test_the_agent_runs_ovs_from_the_release(release_images: Images) -> None:
+    agent = release_images.agent
+    version = await agent.with_exec(["ovs-vswitchd", "--version"]).stdout()
+    assert f"ovs-vswitchd (Open vSwitch) {pins().ovs}" in version
+    found = await _run(
+        agent, "for tool in " + " ".join(OVS_TOOLS) + '; do command -v "$tool"; done'
+    )
+    assert [Path(line).name for line in found.split()] == OVS_TOOLS
+    assert (
+        await _run(agent, "python3 -c 'import ovs.db.idl; print(ovs.__name__)'")
+    ).strip() == "ovs"
+
+
+async def test_every_openvswitch_package_is_installed_and_held_with_ipsec(
+    release_images: Images,
+) -> None:
+    agent = release_images.agent
+    query = "dpkg-query -W -f '${Package} ${Status}\\n' " + " ".join(OVS_PACKAGES + IPSEC_PACKAGES)
+    statuses = dict(line.split(" ", 1) for line in (await _run(agent, query)).splitlines())
+    assert all(status.endswith("installed") for status in statuses.values()), statuses
+    assert set(statuses) == set(OVS_PACKAGES + IPSEC_PACKAGES)
+    held = set((await _run(agent, "apt-mark showhold")).split())
+    assert {"openvswitch-common", "openvswitch-switch", "openvswitch-ipsec"} <= held
+    monitor = "test -x /usr/share/openvswitch/scripts/ovs-monitor-ipsec && echo ok"
+    assert (await _run(agent, monitor)).strip() == "ok"
+
+
+def _tarball(path: Path, files: dict[str, bytes]) -> Path:
+    with tarfile.open(path, "w:gz") as archive:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("not-gzip", "cannot unpack the OVS tarball openvswitch-not-gzip.tar.gz: "),
+        ("no-debian", "the OVS tarball openvswitch-no-debian.tar.gz has no Debian packaging"),
+    ],
+)
+async def test_a_tarball_that_is_no_ovs_release_is_refused_naming_it(
+    engine: OfflineTestBed, tmp_path: Path, name: str, expected: str
+) -> None:
+    tarball = tmp_path / f"openvswitch-{name}.tar.gz"
+    if name == "not-gzip":
+        tarball.write_bytes(gzip.compress(b"")[:4] + b"this is not a tarball")
+    else:
+        _tarball(tarball, {"openvswitch-x/README": b"no packaging here\n"})
+    checkout = antrea_checkout(tmp_path)
+    with pytest.raises(OvsTarballError) as raised:
+        await fixture_antrea(engine, checkout, tarball).ovs("linux/amd64")
+    assert str(raised.value).startswith(expected), str(raised.value)
