@@ -30,7 +30,7 @@ from ci.engine import engine_connection
 from ci.images import golang
 from ci.main import ANTREA_COMMANDS, Antrea
 from ci.platforms import Platform, default_platforms, parse_platform
-from ci.source import load_source
+from ci.source import check_tree, load_source
 from tests.inputs import antrea_checkout, fixture_antrea, ovs_tarball
 from tests.testbed import OfflineTestBed, require_testbed
 
@@ -128,7 +128,7 @@ class Benchmarks:
                 self.testbed.go_image, where, build_cache=f"antrea-ci-benchmark-{run}"
             ).with_env_variable("ANTREA_CI_BENCHMARK_RUN", run)
             tree = dag.host().directory(str(self.tree))
-            source = await load_source(tree, self.testbed.go_image)
+            source = await load_source(await check_tree(tree), self.testbed.go_image)
             binaries = golang.antrea_binaries(
                 builder,
                 source.directory,

@@ -13,7 +13,7 @@ from types import ModuleType
 
 from ci.platforms import Platform
 from ci.references import content_tag
-from ci.versions import Pins
+from ci.versions import BuildVersions
 
 OVS_IMAGE = "antrea-ovs"
 BASE_IMAGE = "antrea-base"
@@ -41,16 +41,22 @@ def ovs_tag(platform: Platform, tarball_digest: str, distro_ref: str, recipe_dig
 
 
 def base_tag(
-    ovs: str, pins: Pins, wrapper_digest: str, go_image: str, recipe_digest: str, suricata: bool
+    ovs: str,
+    versions: BuildVersions,
+    cni_plugin_names: tuple[str, ...],
+    wrapper_digest: str,
+    go_image: str,
+    recipe_digest: str,
+    suricata: bool,
 ) -> str:
     return content_tag(
         {
             "image": BASE_IMAGE,
             "ovs": ovs,
-            "cni-plugins": f"{pins.cni_plugins} {','.join(pins.cni_plugin_names)}",
+            "cni-plugins": f"{versions.cni_plugins.value} {','.join(cni_plugin_names)}",
             "iptables-wrapper": wrapper_digest,
             "go-image": go_image,
             "recipe": recipe_digest,
-            "suricata": str(suricata),
+            "suricata": versions.suricata.value if suricata else "",
         }
     )

@@ -57,13 +57,21 @@ DistroImageOption = Annotated[
     typer.Option(envvar="ANTREA_CI_DISTRO_IMAGE", help="Distribution image of the runtime images."),
 ]
 GoImageOption = Annotated[
-    str, typer.Option(envvar="ANTREA_CI_GO_IMAGE", help="Go image that compiles the binaries.")
+    str,
+    typer.Option(
+        envvar="ANTREA_CI_GO_IMAGE",
+        help="Go image that compiles the binaries (default: golang:<the tree's Go version>).",
+    ),
+]
+OvsMismatchOption = Annotated[
+    bool,
+    typer.Option(help="Build an OVS tarball whose version is not the one the tree pins."),
 ]
 OvsTarballOption = Annotated[
     Path | None,
     typer.Option(
         envvar="ANTREA_CI_OVS_TARBALL",
-        help="Open vSwitch release tarball (default: the pinned release).",
+        help="Open vSwitch release tarball (default: the release the tree pins).",
         exists=True,
         dir_okay=False,
     ),
@@ -107,10 +115,11 @@ class BuildInputs:
 
     source: Path | None = None
     distro_image: str = PINS.distro_image
-    go_image: str = PINS.go_image
+    go_image: str = ""
     ovs_tarball: Path | None = None
     iptables_wrapper_source: Path | None = None
     base_registry: str = ""
+    allow_ovs_version_mismatch: bool = False
 
     def antrea(self) -> Antrea:
         """The main object (once connected to the engine)."""
@@ -124,6 +133,7 @@ class BuildInputs:
             ovs_tarball=host.file(str(self.ovs_tarball)) if self.ovs_tarball else None,
             base_registry=self.base_registry,
             iptables_wrapper_source=host.directory(str(wrapper)) if wrapper else None,
+            allow_ovs_version_mismatch=self.allow_ovs_version_mismatch,
         )
 
 
@@ -165,6 +175,9 @@ async def _build(antrea: Antrea, platforms: list[str], output: Path, times: Stag
         started = time.monotonic()
         images = await antrea.build_images(requested)
         platform, emulated = images.platform, images.emulated
+        if not times.versions:
+            times.versions = images.versions
+            print("versions: " + "; ".join(images.versions), file=sys.stderr, flush=True)
         _stage_done(times, platform, "plan", started, emulated)
         for name in IMAGES:
             started = time.monotonic()
@@ -194,8 +207,9 @@ def build(
     platform: PlatformOption = None,
     output: Annotated[Path, typer.Option(help="Directory for the OCI tarballs.")] = Path("out"),
     distro_image: DistroImageOption = PINS.distro_image,
-    go_image: GoImageOption = PINS.go_image,
+    go_image: GoImageOption = "",
     ovs_tarball: OvsTarballOption = None,
+    allow_ovs_version_mismatch: OvsMismatchOption = False,
     iptables_wrapper_source: WrapperSourceOption = None,
     base_registry: BaseRegistryOption = "",
     timings: TimingsOption = None,
@@ -206,7 +220,13 @@ def build(
     times = StageTimes("build")
 
     inputs = BuildInputs(
-        source, distro_image, go_image, ovs_tarball, iptables_wrapper_source, base_registry
+        source,
+        distro_image,
+        go_image,
+        ovs_tarball,
+        iptables_wrapper_source,
+        base_registry,
+        allow_ovs_version_mismatch,
     )
 
     async def run() -> None:
@@ -234,7 +254,7 @@ def test(
     race: Annotated[
         str, typer.Option(help="auto (where Go has it, natively), on or off.")
     ] = "auto",
-    go_image: GoImageOption = PINS.go_image,
+    go_image: GoImageOption = "",
     timings: TimingsOption = None,
 ) -> None:
     """Run Antrea's Go unit tests in a container; exit 1 when a test fails."""
@@ -373,8 +393,9 @@ def publish(
     latest: Annotated[bool, typer.Option(help="Also tag latest.")] = False,
     auth: AuthOption = None,
     distro_image: DistroImageOption = PINS.distro_image,
-    go_image: GoImageOption = PINS.go_image,
+    go_image: GoImageOption = "",
     ovs_tarball: OvsTarballOption = None,
+    allow_ovs_version_mismatch: OvsMismatchOption = False,
     iptables_wrapper_source: WrapperSourceOption = None,
     base_registry: BaseRegistryOption = "",
     timings: TimingsOption = None,
@@ -383,7 +404,13 @@ def publish(
     platforms = _platforms(platform) or None
     _publish_command(
         BuildInputs(
-            source, distro_image, go_image, ovs_tarball, iptables_wrapper_source, base_registry
+            source,
+            distro_image,
+            go_image,
+            ovs_tarball,
+            iptables_wrapper_source,
+            base_registry,
+            allow_ovs_version_mismatch,
         ),
         auth,
         lambda antrea: antrea.publish(namespace, tag, platforms, latest),
@@ -401,8 +428,9 @@ def publish_arch(
     platform: Annotated[str, typer.Option("--platform", "-p", help="The platform to push.")] = "",
     auth: AuthOption = None,
     distro_image: DistroImageOption = PINS.distro_image,
-    go_image: GoImageOption = PINS.go_image,
+    go_image: GoImageOption = "",
     ovs_tarball: OvsTarballOption = None,
+    allow_ovs_version_mismatch: OvsMismatchOption = False,
     iptables_wrapper_source: WrapperSourceOption = None,
     base_registry: BaseRegistryOption = "",
     timings: TimingsOption = None,
@@ -411,7 +439,13 @@ def publish_arch(
     target = _platforms([platform])[0] if platform else ""
     _publish_command(
         BuildInputs(
-            source, distro_image, go_image, ovs_tarball, iptables_wrapper_source, base_registry
+            source,
+            distro_image,
+            go_image,
+            ovs_tarball,
+            iptables_wrapper_source,
+            base_registry,
+            allow_ovs_version_mismatch,
         ),
         auth,
         lambda antrea: antrea.publish_arch(namespace, tag, target),
@@ -450,15 +484,23 @@ def publish_base(
     platform: PlatformOption = None,
     auth: AuthOption = None,
     distro_image: DistroImageOption = PINS.distro_image,
-    go_image: GoImageOption = PINS.go_image,
+    go_image: GoImageOption = "",
     ovs_tarball: OvsTarballOption = None,
+    allow_ovs_version_mismatch: OvsMismatchOption = False,
     iptables_wrapper_source: WrapperSourceOption = None,
     timings: TimingsOption = None,
 ) -> None:
     """Build and push the OVS and base images under content-addressed tags."""
     platforms = _platforms(platform) or None
     _publish_command(
-        BuildInputs(source, distro_image, go_image, ovs_tarball, iptables_wrapper_source),
+        BuildInputs(
+            source,
+            distro_image,
+            go_image,
+            ovs_tarball,
+            iptables_wrapper_source,
+            allow_ovs_version_mismatch=allow_ovs_version_mismatch,
+        ),
         auth,
         lambda antrea: antrea.publish_base(namespace, platforms),
         command="publish-base",

@@ -25,8 +25,8 @@ from ci.labels import oci_labels
 from ci.platforms import Platform, default_platforms, parse_platform, runs_natively
 from ci.publishing import Credential, pull, push, push_indexes
 from ci.references import Repository, arch_tag, check_tag, parse_repository
-from ci.source import AntreaSource, load_source
-from ci.versions import pins
+from ci.source import AntreaSource, AntreaTree, check_tree, load_source
+from ci.versions import BuildVersions, pins
 
 # Side effects (pushes) must never be served from the function cache. dagger-io 0.21.8's
 # overloads of `function` omit the `cache` keyword its implementation takes.
@@ -76,6 +76,9 @@ class Images:
     emulated: Annotated[bool, Doc("Whether the engine emulates the platform")] = field()
     bases_from: Annotated[
         str, Doc("Namespace the OVS and base images were pulled from; empty when built here")
+    ] = field()
+    versions: Annotated[
+        list[str], Doc("The versions used (OVS, CNI plugins, Go, ...), each with its origin")
     ] = field()
 
 
@@ -141,18 +144,23 @@ class Antrea:
     distro_image: Annotated[str, Doc("Distribution image of the runtime images")] = (
         pins().distro_image
     )
-    go_image: Annotated[str, Doc("Go image that compiles the binaries")] = pins().go_image
+    go_image: Annotated[
+        str, Doc("Go image that compiles the binaries (default: golang:<the tree's Go version>)")
+    ] = ""
     ovs_tarball: Annotated[
         dagger.File | None,
-        Doc("Open vSwitch release tarball (default: the pinned release)"),
+        Doc("Open vSwitch release tarball (default: the release the tree pins)"),
     ] = None
+    allow_ovs_version_mismatch: Annotated[
+        bool, Doc("Build an OVS tarball whose version is not the one the tree pins")
+    ] = False
     base_registry: Annotated[
         str,
         Doc("Namespace where publish-base pushed OVS and base images, reused when present"),
     ] = ""
     iptables_wrapper_source: Annotated[
         dagger.Directory | None,
-        Doc("kubernetes-sigs/iptables-wrappers source (default: the pinned commit)"),
+        Doc("kubernetes-sigs/iptables-wrappers source (default: the commit the tree pins)"),
     ] = None
 
     registry_auths: list[RegistryAuth] = field(default=list, init=False)
@@ -171,9 +179,24 @@ class Antrea:
             ) from None
         return reference
 
+    async def _tree(self) -> AntreaTree:
+        directory = self.source or dag.git(pins().antrea_repository).tag(pins().antrea).tree()
+        return await check_tree(directory)
+
+    def _go_image(self, versions: BuildVersions) -> str:
+        return self.go_image or f"golang:{versions.go.value}"
+
+    def _version_lines(self, versions: BuildVersions) -> list[str]:
+        """The versions a build uses and where each came from, for the user to read."""
+        go_image = f"go-image {self._go_image(versions)} "
+        go_image += "(--go-image)" if self.go_image else f"(golang:<go {versions.go.value}>)"
+        return [*versions.lines(), go_image]
+
     async def _source(self) -> AntreaSource:
-        tree = self.source or dag.git(pins().antrea_repository).tag(pins().antrea).tree()
-        go_image = await self._resolved(self.go_image, await self._platform(""), "Go")
+        tree = await self._tree()
+        go_image = await self._resolved(
+            self._go_image(tree.versions), await self._platform(""), "Go"
+        )
         return await load_source(tree, go_image)
 
     def _labels(self, title: str, source: AntreaSource) -> dict[str, str]:
@@ -181,7 +204,7 @@ class Antrea:
 
     def _binaries(self, target: Platform, source: AntreaSource) -> dagger.Directory:
         return golang.antrea_binaries(
-            golang.go_builder(self.go_image),
+            golang.go_builder(self._go_image(source.versions)),
             source.directory,
             target,
             source.version,
@@ -189,36 +212,46 @@ class Antrea:
             ANTREA_COMMANDS,
         )
 
-    def _ovs_tarball(self) -> dagger.File:
-        return self.ovs_tarball or dag.http(pins().ovs_tarball_url)
+    def _ovs_tarball(self, versions: BuildVersions) -> dagger.File:
+        return self.ovs_tarball or dag.http(versions.ovs_tarball_url(pins().ovs_releases_url))
 
-    def _wrapper_source(self) -> dagger.Directory:
+    def _wrapper_source(self, versions: BuildVersions) -> dagger.Directory:
         return self.iptables_wrapper_source or (
             dag.git(pins().iptables_wrapper_repository)
-            .commit(pins().iptables_wrapper_commit)
+            .commit(versions.iptables_wrapper.value)
             .tree()
         )
 
-    async def _ovs_built(self, target: Platform) -> dagger.Container:
+    async def _ovs_built(self, target: Platform, versions: BuildVersions) -> dagger.Container:
         distro = await self._resolved(self.distro_image, target, "distribution")
-        tarball = self._ovs_tarball()
+        tarball = self._ovs_tarball(versions)
         tree = ovs_recipe.unpack(distro, tarball)
-        debs = await ovs_recipe.debs(target, distro, tree, await tarball.name())
+        pinned = None if self.allow_ovs_version_mismatch else versions.ovs
+        debs = await ovs_recipe.debs(target, distro, tree, await tarball.name(), pinned)
         return ovs_recipe.image(target, distro, debs)
 
     def _base_built(
-        self, target: Platform, ovs_image: dagger.Container, suricata: bool
+        self,
+        target: Platform,
+        ovs_image: dagger.Container,
+        suricata: bool,
+        versions: BuildVersions,
     ) -> dagger.Container:
-        builder = golang.go_builder(self.go_image)
+        builder = golang.go_builder(self._go_image(versions))
+        cni = golang.cni_plugins(
+            builder, target, versions.cni_plugins.value, pins().cni_plugin_names
+        )
         return base_recipe.image(
             target,
             ovs_image,
-            golang.cni_plugins(builder, target, pins().cni_plugins, pins().cni_plugin_names),
-            golang.iptables_wrapper(builder, self._wrapper_source(), target),
-            suricata=suricata,
+            cni,
+            golang.iptables_wrapper(builder, self._wrapper_source(versions), target),
+            suricata_version=versions.suricata.value if suricata else "",
         )
 
-    async def _base_tags(self, target: Platform, suricata: bool) -> tuple[str, str]:
+    async def _base_tags(
+        self, target: Platform, suricata: bool, versions: BuildVersions
+    ) -> tuple[str, str]:
         """The content-addressed tags of the OVS and base images of a platform."""
         distro = await self._resolved(self.distro_image, target, "distribution")
         distro_ref = (
@@ -226,15 +259,16 @@ class Antrea:
         )
         ovs = ovs_tag(
             target,
-            await self._ovs_tarball().digest(),
+            await self._ovs_tarball(versions).digest(),
             distro_ref,
             code_digest([ovs_recipe, apt_recipe, debian]),
         )
         base = base_tag(
             ovs,
-            pins(),
-            await self._wrapper_source().digest(),
-            self.go_image,
+            versions,
+            pins().cni_plugin_names,
+            await self._wrapper_source(versions).digest(),
+            self._go_image(versions),
             code_digest([base_recipe, golang, apt_recipe]),
             suricata,
         )
@@ -280,15 +314,16 @@ class Antrea:
         the namespace they came from), else built here (with an empty namespace)."""
         if suricata:
             await self._check_ubuntu(target)
+        versions = (await self._tree()).versions
         if self.base_registry:
             namespace = parse_repository(self.base_registry)
-            ovs, base = await self._base_tags(target, suricata)
+            ovs, base = await self._base_tags(target, suricata, versions)
             pulled_ovs = await self._reused(target, namespace.child(OVS_IMAGE), ovs)
             pulled_base = await self._reused(target, namespace.child(BASE_IMAGE), base)
             if pulled_ovs and pulled_base:
                 return pulled_ovs, pulled_base, str(namespace)
-        ovs_image = await self._ovs_built(target)
-        return ovs_image, self._base_built(target, ovs_image, suricata), ""
+        ovs_image = await self._ovs_built(target, versions)
+        return ovs_image, self._base_built(target, ovs_image, suricata, versions), ""
 
     async def _controller(
         self, target: Platform, source: AntreaSource, binaries: dagger.Directory
@@ -350,7 +385,7 @@ class Antrea:
         """Run the unit tests and report, whatever their outcome (typed body of `test`)."""
         target = await self._platform(platform)
         source = await self._source()
-        go_image = await self._resolved(self.go_image, target, "Go")
+        go_image = await self._resolved(self._go_image(source.versions), target, "Go")
         native = runs_natively(target, await self._platform(""))
         with_race, note = unit_tests_recipe.race_decision(target, native, race)
         command = unit_tests_recipe.go_test_command(
@@ -435,6 +470,7 @@ class Antrea:
             controller=await self._controller(target, source, binaries),
             emulated=not runs_natively(target, await self._platform("")),
             bases_from=bases_from,
+            versions=self._version_lines(source.versions),
         )
 
     @function
@@ -553,10 +589,11 @@ class Antrea:
         """Build and push the OVS and base images of each platform under content tags."""
         repository = parse_repository(namespace)
         published = []
+        versions = (await self._tree()).versions
         for target in await self._targets(platforms):
-            ovs, base = await self._base_tags(target, suricata)
-            ovs_image = await self._ovs_built(target)
-            base_image = self._base_built(target, ovs_image, suricata)
+            ovs, base = await self._base_tags(target, suricata, versions)
+            ovs_image = await self._ovs_built(target, versions)
+            base_image = self._base_built(target, ovs_image, suricata, versions)
             credentials = self._credentials()
             published.append(
                 await push({target: ovs_image}, repository.child(OVS_IMAGE), ovs, credentials)

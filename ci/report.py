@@ -37,6 +37,8 @@ class StageTimes:
 
     command: str = ""
     records: list[StageRecord] = field(default_factory=list)
+    # The versions the run used, each with its origin (`ovs 3.7.1 (build/images/deps/...)`).
+    versions: list[str] = field(default_factory=list)
 
     def record(
         self,
@@ -68,6 +70,7 @@ class StageTimes:
             "command": self.command,
             "finished": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
             "stages": [asdict(record) for record in self.records],
+            "versions": self.versions,
         }
         return json.dumps(document, indent=2) + "\n"
 

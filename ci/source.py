@@ -7,7 +7,17 @@ from dataclasses import dataclass
 import dagger
 from dagger import dag
 
-from ci.versions import AntreaVersion, SourceError, parse_module_path, parse_version_file
+from ci.versions import (
+    BASE_DOCKERFILE,
+    TREE_PIN_FILES,
+    AntreaVersion,
+    BuildVersions,
+    SourceError,
+    parse_module_path,
+    parse_version_file,
+    pins,
+    tree_versions,
+)
 
 REQUIRED_FILES = ("go.mod", "VERSION")
 REQUIRED_COMMANDS = (
@@ -30,12 +40,24 @@ def missing_paths(root: set[str], commands: set[str], scripts_present: bool) -> 
 
 
 @dataclass(frozen=True)
+class AntreaTree:
+    """A directory that has what an Antrea tree must have, with what it declares."""
+
+    directory: dagger.Directory
+    module_path: str
+    version_file: str
+    versions: BuildVersions
+    has_git: bool
+
+
+@dataclass(frozen=True)
 class AntreaSource:
     """A checked Antrea tree with the version its binaries and images carry."""
 
     directory: dagger.Directory
     module_path: str
     version: AntreaVersion
+    versions: BuildVersions
 
 
 async def _entries(directory: dagger.Directory, path: str) -> set[str]:
@@ -63,10 +85,21 @@ async def _git_state(directory: dagger.Directory, git_image: str) -> tuple[str, 
     return sha, int(changed) > 0
 
 
-async def load_source(
-    directory: dagger.Directory, git_image: str, *, released: bool = False
-) -> AntreaSource:
-    """Check that the directory is an Antrea tree and read its version.
+async def _pin_files(directory: dagger.Directory, go_mod: str) -> dict[str, str]:
+    """The texts of the files that declare versions, for those the tree has."""
+    files = {"go.mod": go_mod}
+    deps = {f"build/images/deps/{name}" for name in await _entries(directory, "build/images/deps")}
+    for path in TREE_PIN_FILES.values():
+        if path in deps:
+            files[path] = await directory.file(path).contents()
+    base_dir = BASE_DOCKERFILE.rsplit("/", 1)[0]
+    if "Dockerfile" in await _entries(directory, base_dir):
+        files[BASE_DOCKERFILE] = await directory.file(BASE_DOCKERFILE).contents()
+    return files
+
+
+async def check_tree(directory: dagger.Directory) -> AntreaTree:
+    """Check that the directory is an Antrea tree and read what it declares.
 
     Raises SourceError naming what is missing when it is not an Antrea tree.
     """
@@ -78,12 +111,24 @@ async def load_source(
         raise SourceError(
             "the source directory is not an Antrea tree: it has no " + ", ".join(missing)
         )
-    module_path = parse_module_path(await directory.file("go.mod").contents())
-    version = parse_version_file(await directory.file("VERSION").contents())
+    go_mod = await directory.file("go.mod").contents()
+    return AntreaTree(
+        directory=directory,
+        module_path=parse_module_path(go_mod),
+        version_file=parse_version_file(await directory.file("VERSION").contents()),
+        versions=tree_versions(await _pin_files(directory, go_mod), pins()),
+        has_git=".git" in root,
+    )
+
+
+async def load_source(tree: AntreaTree, git_image: str, *, released: bool = False) -> AntreaSource:
+    """The tree with its version: VERSION, and the commit when it is a git checkout."""
+    directory = tree.directory
     sha, dirty = ("", False)
-    if ".git" in root:
+    if tree.has_git:
         sha, dirty = await _git_state(directory, git_image)
         # The version now carries the commit: builds and tests need the tree only, so a
         # new commit that changes no file is served from cache.
         directory = directory.without_directory(".git")
-    return AntreaSource(directory, module_path, AntreaVersion(version, sha, dirty, released))
+    version = AntreaVersion(tree.version_file, sha, dirty, released)
+    return AntreaSource(directory, tree.module_path, version, tree.versions)

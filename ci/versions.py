@@ -36,13 +36,14 @@ class Pins:
     antrea: str
     antrea_repository: str
     ovs: str
-    ovs_tarball_url: str
+    ovs_releases_url: str
     cni_plugins: str
     cni_plugin_names: tuple[str, ...]
     distro_image: str
     go_image: str
     iptables_wrapper_repository: str
     iptables_wrapper_commit: str
+    suricata: str
 
 
 @cache
@@ -54,13 +55,14 @@ def pins() -> Pins:
         antrea=values["ANTREA_VERSION"],
         antrea_repository=values["ANTREA_REPOSITORY"],
         ovs=values["OVS_VERSION"],
-        ovs_tarball_url=values["OVS_TARBALL_URL"],
+        ovs_releases_url=values["OVS_RELEASES_URL"],
         cni_plugins=values["CNI_PLUGINS_VERSION"],
         cni_plugin_names=tuple(values["CNI_PLUGINS"].split(",")),
         distro_image=values["DISTRO_IMAGE"],
         go_image=values["GO_IMAGE"],
         iptables_wrapper_repository=values["IPTABLES_WRAPPER_REPOSITORY"],
         iptables_wrapper_commit=values["IPTABLES_WRAPPER_COMMIT"],
+        suricata=values["SURICATA_VERSION"],
     )
 
 
@@ -118,3 +120,91 @@ def parse_module_path(go_mod: str) -> str:
     if not match:
         raise SourceError("go.mod declares no module")
     return match.group(1)
+
+
+# Where an Antrea tree declares the versions it builds with, as upstream's scripts read them.
+TREE_PIN_FILES = {
+    "ovs": "build/images/deps/ovs-version",
+    "cni-plugins": "build/images/deps/cni-binaries-version",
+    "go": "build/images/deps/go-version",
+    "suricata": "build/images/deps/suricata-version",
+}
+BASE_DOCKERFILE = "build/images/base/Dockerfile"
+IPTABLES_WRAPPER_ARG = "IPTABLES_WRAPPER_SHA"
+VERSIONS_ENV = "build/versions.env"
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """A version and where it came from: a file of the tree, versions.env or an option."""
+
+    value: str
+    origin: str
+
+
+@dataclass(frozen=True)
+class BuildVersions:
+    """The versions one build uses, each with its origin."""
+
+    ovs: Pinned
+    cni_plugins: Pinned
+    go: Pinned
+    suricata: Pinned
+    iptables_wrapper: Pinned
+
+    def named(self) -> dict[str, Pinned]:
+        return {
+            "ovs": self.ovs,
+            "cni-plugins": self.cni_plugins,
+            "go": self.go,
+            "suricata": self.suricata,
+            "iptables-wrappers": self.iptables_wrapper,
+        }
+
+    def lines(self) -> list[str]:
+        """One line each: `ovs 3.7.1 (build/images/deps/ovs-version)`."""
+        return [f"{name} {pin.value} ({pin.origin})" for name, pin in self.named().items()]
+
+    def ovs_tarball_url(self, releases_url: str) -> str:
+        return f"{releases_url.rstrip('/')}/openvswitch-{self.ovs.value}.tar.gz"
+
+
+def dockerfile_arg(dockerfile: str, name: str) -> str:
+    """The default of `ARG name=value` in a Dockerfile, or "" when it sets none."""
+    match = re.search(rf"^\s*ARG\s+{name}=(\S+)", dockerfile, re.MULTILINE)
+    return match.group(1).strip("\"'") if match else ""
+
+
+def go_directive(go_mod: str) -> str:
+    """The Go version of a go.mod's `go` line, or ""."""
+    match = re.search(r"^go\s+(\d+\.\d+(?:\.\d+)?)\s*$", go_mod, re.MULTILINE)
+    return match.group(1) if match else ""
+
+
+def tree_versions(files: dict[str, str], defaults: Pins) -> BuildVersions:
+    """The versions a tree declares (files: path -> text of those it has), versions.env else."""
+
+    def declared(path: str, default: str, value: str | None = None) -> Pinned:
+        found = (value if value is not None else files.get(path, "")).strip()
+        return Pinned(found, path) if found else Pinned(default, VERSIONS_ENV)
+
+    go = declared(TREE_PIN_FILES["go"], "")
+    if not go.value:
+        go = declared("go.mod", defaults.go, go_directive(files.get("go.mod", "")))
+    wrapper = dockerfile_arg(files.get(BASE_DOCKERFILE, ""), IPTABLES_WRAPPER_ARG)
+    return BuildVersions(
+        ovs=declared(TREE_PIN_FILES["ovs"], defaults.ovs),
+        cni_plugins=declared(TREE_PIN_FILES["cni-plugins"], defaults.cni_plugins),
+        go=go,
+        suricata=declared(TREE_PIN_FILES["suricata"], defaults.suricata),
+        iptables_wrapper=declared(BASE_DOCKERFILE, defaults.iptables_wrapper_commit, wrapper),
+    )
+
+
+def ovs_package_version(changelog: str) -> str:
+    """The upstream version of a debian/changelog's newest entry (3.7.1 of `(3.7.1-1)`), or ""."""
+    match = re.match(r"\s*\S+\s+\(([^)\s]+)\)", changelog)
+    if not match:
+        return ""
+    version = match.group(1).split(":", 1)[-1]
+    return version.rsplit("-", 1)[0] if "-" in version else version

@@ -17,11 +17,11 @@ def image(
     cni_plugins: dagger.Directory,
     iptables_wrapper: dagger.Directory,
     *,
-    suricata: bool = False,
+    suricata_version: str = "",
 ) -> dagger.Container:
     """Add the CNI plugins, install the iptables wrapper and the tools the agent uses.
 
-    Suricata comes from an Ubuntu PPA upstream, so it is only installed when asked for.
+    Suricata (when a version is given) comes from its versioned Ubuntu PPA, as upstream's.
     """
     container = (
         ovs_image.with_(apt_install(platform, *TOOLS))
@@ -34,10 +34,10 @@ def image(
         )
         .with_exec(["/iptables-wrapper-installer.sh"])
     )
-    if suricata:
+    if suricata_version:
         container = (
             container.with_(apt_install(platform, "software-properties-common"))
-            .with_exec(["add-apt-repository", "-y", "ppa:oisf/suricata-stable"])
+            .with_exec(["add-apt-repository", "-y", f"ppa:oisf/suricata-{suricata_version}"])
             .with_(apt_install(platform, "suricata"))
         )
     return container

@@ -11,6 +11,7 @@ from ci.debian import OVS_BUILD_PROFILES, build_depends, control_from_template
 from ci.errors import first_line
 from ci.images.apt import apt_install, apt_run, install_command
 from ci.platforms import Platform
+from ci.versions import Pinned, ovs_package_version
 
 # The packages of the OVS build that the image installs, when the build produced them.
 KEPT_PACKAGES = (
@@ -66,11 +67,31 @@ async def packaging(source: dagger.Directory, tarball_name: str) -> tuple[dagger
     )
 
 
+async def check_version(source: dagger.Directory, tarball_name: str, pinned: Pinned) -> None:
+    """Refuse a tarball whose OVS version (debian/changelog) is not the one pinned."""
+    found = ovs_package_version(await source.file("debian/changelog").contents())
+    if found != pinned.value:
+        raise OvsTarballError(
+            f"the OVS tarball {tarball_name} is Open vSwitch {found or 'of no known version'}, "
+            f"but the Antrea tree pins {pinned.value} ({pinned.origin}): use the pinned "
+            "release, or allow the mismatch explicitly (--allow-ovs-version-mismatch)"
+        )
+
+
 async def debs(
-    platform: Platform, distro_image: str, source: dagger.Directory, tarball_name: str
+    platform: Platform,
+    distro_image: str,
+    source: dagger.Directory,
+    tarball_name: str,
+    pinned: Pinned | None,
 ) -> dagger.Directory:
-    """Build the OVS Debian packages in the target platform (emulated when not native)."""
+    """Build the OVS Debian packages in the target platform (emulated when not native).
+
+    Unless pinned is None, the tarball must be of the pinned OVS version.
+    """
     source, control = await packaging(source, tarball_name)
+    if pinned:
+        await check_version(source, tarball_name, pinned)
     relations = build_depends(control, platform.facts.debian)
     profiles = " ".join(sorted(OVS_BUILD_PROFILES))
     keep = " ".join(f"../{name}_*.deb" for name in KEPT_PACKAGES)

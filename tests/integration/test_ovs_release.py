@@ -17,7 +17,7 @@ import pytest
 from ci.images.ovs import OvsTarballError
 from ci.main import Images
 from ci.versions import pins
-from tests.inputs import antrea_checkout, fixture_antrea
+from tests.inputs import antrea_checkout, fixture_antrea, ovs_tarball
 from tests.testbed import OfflineTestBed
 
 pytestmark = pytest.mark.engine
@@ -101,3 +101,50 @@ async def test_a_tarball_that_is_no_ovs_release_is_refused_naming_it(
     with pytest.raises(OvsTarballError) as raised:
         await fixture_antrea(engine, checkout, tarball).ovs("linux/amd64")
     assert str(raised.value).startswith(expected), str(raised.value)
+
+
+def _pinning_ovs(checkout: Path, version: str | None) -> Path:
+    """The checkout with build/images/deps/ovs-version set to version (removed for None)."""
+    pin = checkout / "build/images/deps/ovs-version"
+    if version is None:
+        pin.unlink()
+    else:
+        pin.write_text(f"{version}\n")
+    return checkout
+
+
+async def test_an_ovs_tarball_of_another_version_is_refused_unless_allowed(
+    engine: OfflineTestBed, tmp_path: Path
+) -> None:
+    checkout = _pinning_ovs(antrea_checkout(tmp_path), "3.6.0")
+    tarball = ovs_tarball(tmp_path)
+    with pytest.raises(OvsTarballError) as raised:
+        await fixture_antrea(engine, checkout, tarball).ovs("linux/amd64")
+    assert str(raised.value) == (
+        f"the OVS tarball {tarball.name} is Open vSwitch 3.7.1, but the Antrea tree pins "
+        "3.6.0 (build/images/deps/ovs-version): use the pinned release, or allow the "
+        "mismatch explicitly (--allow-ovs-version-mismatch)"
+    )
+    allowed = fixture_antrea(engine, checkout, tarball)
+    allowed.allow_ovs_version_mismatch = True
+    ovs = await allowed.ovs("linux/amd64")
+    assert "3.7.1" in await ovs.with_exec(["ovs-vswitchd", "--version"]).stdout()
+
+
+async def test_a_build_reports_each_version_and_where_it_came_from(
+    engine: OfflineTestBed, tmp_path: Path
+) -> None:
+    declared = await fixture_antrea(engine, antrea_checkout(tmp_path), ovs_tarball(tmp_path)).build(
+        "linux/amd64"
+    )
+    assert declared.versions[:4] == [
+        "ovs 3.7.1 (build/images/deps/ovs-version)",
+        "cni-plugins v1.9.1 (build/images/deps/cni-binaries-version)",
+        "go 1.26 (build/images/deps/go-version)",
+        "suricata 7.0 (build/images/deps/suricata-version)",
+    ]
+    assert declared.versions[4].endswith("(build/images/base/Dockerfile)")
+    assert declared.versions[5] == f"go-image {engine.go_image} (--go-image)"
+    undeclared = _pinning_ovs(antrea_checkout(tmp_path), None)
+    fallback = await fixture_antrea(engine, undeclared, ovs_tarball(tmp_path)).build("linux/amd64")
+    assert fallback.versions[0] == f"ovs {pins().ovs} (build/versions.env)"

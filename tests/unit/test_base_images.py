@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import ci.debian
 import ci.images.ovs
 from ci.base_images import base_tag, code_digest, ovs_tag
 from ci.platforms import parse_platform
-from ci.versions import pins
+from ci.versions import Pinned, pins, tree_versions
 
 ARM64 = parse_platform("linux/arm64")
 
@@ -24,15 +26,19 @@ def test_ovs_tag_changes_with_each_input() -> None:
 
 
 def test_base_tag_follows_the_ovs_tag_and_its_own_inputs() -> None:
-    tag = base_tag("sha-1", pins(), "sha256:wrapper", "golang:1.26.8", "recipe", suricata=False)
-    assert tag != base_tag(
-        "sha-2", pins(), "sha256:wrapper", "golang:1.26.8", "recipe", suricata=False
-    )
-    assert tag != base_tag(
-        "sha-1", pins(), "sha256:other", "golang:1.26.8", "recipe", suricata=False
-    )
-    assert tag != base_tag(
-        "sha-1", pins(), "sha256:wrapper", "golang:1.26.8", "recipe", suricata=True
+    versions = tree_versions({}, pins())
+    names = pins().cni_plugin_names
+
+    def tag(ovs: str = "sha-1", wrapper: str = "sha256:wrapper", suricata: bool = False) -> str:
+        return base_tag(ovs, versions, names, wrapper, "golang:1.26.8", "recipe", suricata)
+
+    assert tag() == tag()
+    assert tag() != tag(ovs="sha-2")
+    assert tag() != tag(wrapper="sha256:other")
+    assert tag() != tag(suricata=True)
+    other_cni = replace(versions, cni_plugins=Pinned("v1.9.0", "build/images/deps"))
+    assert tag() != base_tag(
+        "sha-1", other_cni, names, "sha256:wrapper", "golang:1.26.8", "recipe", False
     )
 
 

@@ -64,13 +64,16 @@ def test_constructor_takes_the_source_and_base_images_with_defaults() -> None:
         "distro_image",
         "go_image",
         "ovs_tarball",
+        "allow_ovs_version_mismatch",
         "base_registry",
         "iptables_wrapper_source",
     ]
     assert all(parameter.doc for parameter in parameters.values())
     assert parameters["source"].is_nullable and parameters["ovs_tarball"].is_nullable
     assert parameters["distro_image"].default_value == '"ubuntu:24.04"'
-    assert parameters["go_image"].default_value.startswith('"golang:1.26')
+    # Empty: golang:<the Go version the tree declares>.
+    assert parameters["go_image"].default_value == '""'
+    assert parameters["allow_ovs_version_mismatch"].default_value == "false"
 
 
 def test_images_fields_are_the_four_containers_and_how_they_were_made() -> None:
@@ -84,12 +87,14 @@ def test_images_fields_are_the_four_containers_and_how_they_were_made() -> None:
         "controller",
         "emulated",
         "bases_from",
+        "versions",
     ]
     hints = typing.get_type_hints(ci.main.Images)
     for name in ("ovs", "base", "agent", "controller"):
         assert hints[name] is dagger.Container
         to_typedef(hints[name], name)
     assert hints["emulated"] is bool and hints["bases_from"] is str
+    assert hints["versions"] == list[str]
 
 
 def test_unit_test_results_are_typed_fields() -> None:

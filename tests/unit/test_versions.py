@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 
 from ci.labels import oci_labels
 from ci.source import missing_paths
 from ci.versions import (
+    BASE_DOCKERFILE,
+    TREE_PIN_FILES,
     AntreaVersion,
+    Pinned,
     SourceError,
+    dockerfile_arg,
+    go_directive,
+    ovs_package_version,
     parse_env_file,
     parse_module_path,
     parse_version_file,
     pins,
+    tree_versions,
 )
 
 
@@ -91,3 +101,49 @@ def test_labels_carry_source_revision_and_version() -> None:
     assert labels["org.opencontainers.image.version"] == "v1.0.0-abc"
     assert labels["org.opencontainers.image.revision"] == "abc"
     assert labels["org.opencontainers.image.source"] == "https://example.test/antrea"
+
+
+FIXTURE = Path(__file__).parents[1] / "fixtures/antrea-mini"
+WRAPPER_SHA = "c6b9b2d4ee8701f3d476768ab8732d1b85ec7fef"
+
+
+def _fixture_files() -> dict[str, str]:
+    paths = ["go.mod", *TREE_PIN_FILES.values(), BASE_DOCKERFILE]
+    return {path: (FIXTURE / path).read_text() for path in paths}
+
+
+def test_a_tree_declares_its_own_pins_like_upstream() -> None:
+    versions = tree_versions(_fixture_files(), replace(pins(), ovs="9.9.9", suricata="1.0"))
+    assert versions.ovs == Pinned("3.7.1", "build/images/deps/ovs-version")
+    assert versions.cni_plugins == Pinned("v1.9.1", "build/images/deps/cni-binaries-version")
+    assert versions.go == Pinned("1.26", "build/images/deps/go-version")
+    assert versions.suricata == Pinned("7.0", "build/images/deps/suricata-version")
+    assert versions.iptables_wrapper == Pinned(WRAPPER_SHA, "build/images/base/Dockerfile")
+    assert versions.lines()[0] == "ovs 3.7.1 (build/images/deps/ovs-version)"
+    url = versions.ovs_tarball_url("https://www.openvswitch.org/releases/")
+    assert url == "https://www.openvswitch.org/releases/openvswitch-3.7.1.tar.gz"
+
+
+def test_versions_env_fills_what_a_tree_does_not_declare() -> None:
+    bare = tree_versions({}, pins())
+    assert {pin.origin for pin in bare.named().values()} == {"build/versions.env"}
+    assert bare.ovs.value == pins().ovs and bare.go.value == pins().go
+    assert bare.iptables_wrapper.value == pins().iptables_wrapper_commit
+    from_go_mod = tree_versions({"go.mod": "module x\n\ngo 1.26.0\n"}, pins())
+    assert from_go_mod.go == Pinned("1.26.0", "go.mod")
+    blank = tree_versions({"build/images/deps/ovs-version": "\n"}, pins())
+    assert blank.ovs == Pinned(pins().ovs, "build/versions.env")
+
+
+def test_dockerfile_arg_and_go_directive_are_read_exactly() -> None:
+    dockerfile = f'FROM x\nARG GO_VERSION\n  ARG IPTABLES_WRAPPER_SHA="{WRAPPER_SHA}"\n'
+    assert dockerfile_arg(dockerfile, "IPTABLES_WRAPPER_SHA") == WRAPPER_SHA
+    assert dockerfile_arg(dockerfile, "GO_VERSION") == ""
+    assert go_directive("module m\ngo 1.26\ntoolchain go1.26.8\n") == "1.26"
+    assert go_directive("module m\n") == ""
+
+
+def test_the_ovs_version_of_a_debian_changelog() -> None:
+    assert ovs_package_version("openvswitch (3.7.1-1) unstable; urgency=low\n") == "3.7.1"
+    assert ovs_package_version("openvswitch (1:3.6.0) unstable\n") == "3.6.0"
+    assert ovs_package_version("") == ""
