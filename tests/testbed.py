@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -49,3 +55,49 @@ def require_testbed() -> OfflineTestBed:
         distro_image=env["ANTREA_CI_DISTRO_IMAGE"],
         go_image=env["ANTREA_CI_GO_IMAGE"],
     )
+
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+UP_SECONDS = 900
+
+
+def run_up(env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run tests/engine/up (in env, else this process's environment); never raises on failure."""
+    return subprocess.run(
+        [str(REPO_ROOT / "tests/engine/up")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=UP_SECONDS,
+        check=False,
+    )
+
+
+def up_exports(stdout: str) -> dict[str, str]:
+    """The variables up announced (its stdout is `export NAME=VALUE` lines)."""
+    pairs = (line.removeprefix("export ").split("=", 1) for line in stdout.splitlines())
+    return dict(pair for pair in pairs if len(pair) == 2)
+
+
+def wait_for_engine(name: str, seconds: float = 120) -> None:
+    """Wait until the engine in container name listens on its socket (as up does)."""
+    deadline = time.monotonic() + seconds
+    probe = ["docker", "exec", name, "test", "-S", "/run/dagger/engine.sock"]
+    while subprocess.run(probe, capture_output=True, check=False).returncode != 0:
+        if time.monotonic() > deadline:
+            pytest.fail(f"{name} did not open its socket within {seconds:g}s", pytrace=False)
+        time.sleep(1)
+
+
+@contextlib.contextmanager
+def second_engine(purpose: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """An engine container of its own for a test that restarts engines: (name, env for up).
+
+    It shares the test bed's registries and seeds; container and volume go afterwards.
+    """
+    name = f"antrea-ci-engine-{purpose}-{uuid.uuid4().hex[:8]}"
+    try:
+        yield name, {**os.environ, "ANTREA_CI_ENGINE_NAME": name}
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+        subprocess.run(["docker", "volume", "rm", "-f", f"{name}-state"], capture_output=True)

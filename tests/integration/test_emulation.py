@@ -7,42 +7,24 @@ as an engine does that started before `update-binfmts` or docker/setup-qemu-acti
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.testbed import OfflineTestBed
+from tests.testbed import (
+    OfflineTestBed,
+    run_up,
+    second_engine,
+    up_exports,
+    wait_for_engine,
+)
 
 pytestmark = pytest.mark.engine
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 HANDLER = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64")
-
-
-def _up(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    up = [str(REPO_ROOT / "tests/engine/up")]
-    return subprocess.run(up, env=env, capture_output=True, text=True, timeout=900, check=False)
-
-
-def _wait_for_socket(name: str) -> None:
-    """Wait until the engine in container name listens (up waits the same way)."""
-    deadline = time.monotonic() + 120
-    probe = ["docker", "exec", name, "test", "-S", "/run/dagger/engine.sock"]
-    while subprocess.run(probe, capture_output=True, check=False).returncode != 0:
-        assert time.monotonic() < deadline, f"{name} did not open its socket within 120s"
-        time.sleep(1)
-
-
-def _exports(stdout: str) -> dict[str, str]:
-    """The variables up announced (its stdout is `export NAME=VALUE` lines)."""
-    pairs = (line.removeprefix("export ").split("=", 1) for line in stdout.splitlines())
-    return dict(pair for pair in pairs if len(pair) == 2)
 
 
 def _doctor(env: dict[str, str], registry: str) -> subprocess.CompletedProcess[str]:
@@ -59,32 +41,29 @@ def _platform_line(output: str, platform: str) -> tuple[str, str]:
 
 
 @pytest.fixture
-def second_engine(testbed: OfflineTestBed) -> Iterator[dict[str, str]]:
-    """The environment of up for an engine container of its own; removed afterwards."""
-    name = f"antrea-ci-engine-binfmt-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "ANTREA_CI_ENGINE_NAME": name}
-    try:
-        yield env
-    finally:
-        HANDLER.write_text("1")  # whatever happened, the handler is back
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
-        subprocess.run(["docker", "volume", "rm", "-f", f"{name}-state"], capture_output=True)
+def engine_without_arm64_handler(testbed: OfflineTestBed) -> Iterator[tuple[str, dict[str, str]]]:
+    """A second engine; the arm64 handler is enabled again whatever the test did."""
+    with second_engine("binfmt") as (name, env):
+        try:
+            yield name, env
+        finally:
+            HANDLER.write_text("1")
 
 
 def test_up_restarts_an_engine_that_started_before_binfmt_and_doctor_says_why(
-    testbed: OfflineTestBed, second_engine: dict[str, str]
+    testbed: OfflineTestBed, engine_without_arm64_handler: tuple[str, dict[str, str]]
 ) -> None:
-    first = _up(second_engine)
+    name, up_env = engine_without_arm64_handler
+    first = run_up(up_env)
     assert first.returncode == 0, first.stderr
-    engine_env = {**second_engine, **_exports(first.stdout)}
-    name = second_engine["ANTREA_CI_ENGINE_NAME"]
+    engine_env = {**up_env, **up_exports(first.stdout)}
     assert engine_env["_EXPERIMENTAL_DAGGER_RUNNER_HOST"] == f"docker-container://{name}"
 
     # The engine restarts while the host cannot run arm64 binaries: it falls back to its own
     # QEMU for arm64 (arm/v7 keeps the host's handler).
     HANDLER.write_text("0")
     subprocess.run(["docker", "restart", name], capture_output=True, check=True)
-    _wait_for_socket(name)
+    wait_for_engine(name)
     doctor = _doctor(engine_env, testbed.registry)
     assert doctor.returncode == 1, doctor.stdout + doctor.stderr
     line, fix = _platform_line(doctor.stdout, "linux/arm64")
@@ -94,7 +73,7 @@ def test_up_restarts_an_engine_that_started_before_binfmt_and_doctor_says_why(
     assert _platform_line(doctor.stdout, "linux/arm/v7")[0].startswith("ok")
 
     # up registers the handler again, finds the engine still on its own QEMU, restarts it once.
-    second = _up(second_engine)
+    second = run_up(up_env)
     assert second.returncode == 0, second.stderr
     assert f"restarting {name}: it started before the binfmt handlers" in second.stderr
     assert HANDLER.read_text().splitlines()[0] == "enabled"

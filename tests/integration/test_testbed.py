@@ -13,7 +13,7 @@ import pytest
 from dagger import dag
 
 from tests.registry_api import Credentials, blob, exists, index_platforms, manifest
-from tests.testbed import OfflineTestBed
+from tests.testbed import OfflineTestBed, up_exports
 
 pytestmark = pytest.mark.engine
 
@@ -113,9 +113,7 @@ def test_second_up_reuses_everything(testbed: OfflineTestBed) -> None:
     )
     elapsed = time.monotonic() - started
     print(f"\nwarm tests/engine/up: {elapsed:.1f}s")
-    exported = dict(
-        line.removeprefix("export ").split("=", 1) for line in result.stdout.splitlines()
-    )
+    exported = up_exports(result.stdout)
     for name in (
         "_EXPERIMENTAL_DAGGER_RUNNER_HOST",
         "ANTREA_CI_GO_IMAGE",
