@@ -26,9 +26,10 @@ import typer
 from dagger import dag
 
 from benchmarks.figures import Comparison, Figure, markdown_table
+from ci.build import ANTREA_COMMANDS
 from ci.engine import engine_connection
 from ci.images import golang
-from ci.main import ANTREA_COMMANDS, Antrea
+from ci.main import Antrea
 from ci.platforms import Platform, default_platforms, parse_platform
 from ci.source import check_tree, load_source
 from tests.inputs import antrea_checkout, fixture_antrea, ovs_tarball

@@ -17,18 +17,20 @@ import typer
 from dagger import dag
 
 from ci.baseline import BaselineError, compare, comparison_table, load_timings
+from ci.build import BuildFailure, ImageError
 from ci.doctor import exit_code, report
 from ci.engine import engine_connection
 from ci.errors import silent_exec_hint
 from ci.images.ovs import OvsTarballError
 from ci.images.unit_tests import RACE_MODES
-from ci.main import Antrea, BuildFailure, ImageError, UnitTestFailure
+from ci.main import Antrea
 from ci.matrix import ci_matrix
 from ci.platforms import PlatformError, configured_platforms, parse_platform, runs_natively
 from ci.probes import diagnose
 from ci.publishing import PublishError
 from ci.references import ImageReferenceError
 from ci.report import RAN, StageTimes, tarball_name
+from ci.unit_testing import UnitTestFailure
 from ci.versions import SourceError, pins
 
 app = typer.Typer(

@@ -13,7 +13,8 @@ import anyio
 import pytest
 from dagger import dag
 
-from ci.main import Antrea, ImageError, Images
+from ci.build import ImageError, Images
+from ci.main import Antrea
 from ci.platforms import PlatformError
 from ci.versions import SourceError, pins
 from tests.inputs import FIXTURES, antrea_checkout, elf_header, fixture_antrea, git, ovs_tarball

@@ -14,8 +14,8 @@ from pathlib import Path
 import dagger
 import pytest
 
+from ci.build import Images
 from ci.images.ovs import OvsTarballError
-from ci.main import Images
 from ci.versions import pins
 from tests.inputs import antrea_checkout, fixture_antrea, ovs_tarball
 from tests.testbed import OfflineTestBed

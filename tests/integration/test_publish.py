@@ -14,7 +14,7 @@ import anyio
 import pytest
 from dagger import dag
 
-from ci.main import BuildFailure
+from ci.build import BuildFailure
 from ci.publishing import PublishError
 from ci.references import ImageReferenceError
 from tests.inputs import FIXTURES, antrea_checkout, fixture_antrea, ovs_tarball

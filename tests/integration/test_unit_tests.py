@@ -13,7 +13,8 @@ import anyio
 import pytest
 from dagger import dag
 
-from ci.main import Antrea, UnitTestFailure
+from ci.main import Antrea
+from ci.unit_testing import UnitTestFailure
 from tests.inputs import FIXTURES, antrea_checkout
 from tests.testbed import OfflineTestBed
 

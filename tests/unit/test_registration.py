@@ -9,7 +9,9 @@ import pytest
 from dagger.mod import _default_mod as module
 from dagger.mod._converter import to_typedef
 
+import ci.build
 import ci.main
+import ci.unit_testing
 
 FUNCTIONS = {
     "binaries": dagger.Directory,
@@ -17,9 +19,9 @@ FUNCTIONS = {
     "base": dagger.Container,
     "agent": dagger.Container,
     "controller": dagger.Container,
-    "build": ci.main.Images,
-    "test": ci.main.UnitTests,
-    "test_report": ci.main.UnitTests,
+    "build": ci.build.Images,
+    "test": ci.unit_testing.UnitTests,
+    "test_report": ci.unit_testing.UnitTests,
     "with_registry_auth": ci.main.Antrea,
     "publish": list[str],
     "publish_arch": list[str],
@@ -89,7 +91,7 @@ def test_images_fields_are_the_four_containers_and_how_they_were_made() -> None:
         "bases_from",
         "versions",
     ]
-    hints = typing.get_type_hints(ci.main.Images)
+    hints = typing.get_type_hints(ci.build.Images)
     for name in ("ovs", "base", "agent", "controller"):
         assert hints[name] is dagger.Container
         to_typedef(hints[name], name)
@@ -100,7 +102,7 @@ def test_images_fields_are_the_four_containers_and_how_they_were_made() -> None:
 def test_unit_test_results_are_typed_fields() -> None:
     fields = module._objects["UnitTests"].fields
     assert {"passed", "failed", "skipped", "failed_tests", "junit", "coverage"} <= set(fields)
-    hints = typing.get_type_hints(ci.main.UnitTests)
+    hints = typing.get_type_hints(ci.unit_testing.UnitTests)
     for name in fields:
         to_typedef(hints[name], name)
 

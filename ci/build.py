@@ -1,0 +1,316 @@
+"""Building the images of one platform: the recipes of ci.images composed, bases reused."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Annotated
+
+import anyio
+import dagger
+from dagger import Doc, dag, object_type
+from dagger import field as dagger_field
+
+from ci import debian
+from ci.base_images import BASE_IMAGE, OVS_IMAGE, base_tag, code_digest, ovs_tag
+from ci.errors import first_line, silent_exec_hint
+from ci.images import agent as agent_recipe
+from ci.images import apt as apt_recipe
+from ci.images import base as base_recipe
+from ci.images import controller as controller_recipe
+from ci.images import golang
+from ci.images import ovs as ovs_recipe
+from ci.labels import oci_labels
+from ci.platforms import Platform, default_platforms, parse_platform, runs_natively
+from ci.publishing import Credential, pull
+from ci.references import Repository, parse_repository
+from ci.source import AntreaSource, AntreaTree, check_tree, load_source
+from ci.versions import BuildVersions, pins
+
+# The Go commands the agent and controller images hold, built once for both.
+ANTREA_COMMANDS = sorted({*agent_recipe.AGENT_COMMANDS, *controller_recipe.CONTROLLER_COMMANDS})
+
+
+class ImageError(RuntimeError):
+    """An image that does not resolve for a platform, or does not fit what is asked."""
+
+
+class BuildFailure(RuntimeError):
+    """Platforms whose images did not build; nothing was pushed."""
+
+
+@object_type
+class Images:
+    """The four Antrea images of one platform."""
+
+    platform: Annotated[str, Doc("The normalised target platform")] = dagger_field()
+    version: Annotated[str, Doc("The version the binaries and labels carry")] = dagger_field()
+    ovs: Annotated[dagger.Container, Doc("Open vSwitch built from its release tarball")] = (
+        dagger_field()
+    )
+    base: Annotated[dagger.Container, Doc("OVS plus CNI plugins, iptables wrapper, tools")] = (
+        dagger_field()
+    )
+    agent: Annotated[dagger.Container, Doc("The antrea-agent image")] = dagger_field()
+    controller: Annotated[dagger.Container, Doc("The antrea-controller image")] = dagger_field()
+    emulated: Annotated[bool, Doc("Whether the engine emulates the platform")] = dagger_field()
+    bases_from: Annotated[
+        str, Doc("Namespace the OVS and base images were pulled from; empty when built here")
+    ] = dagger_field()
+    versions: Annotated[
+        list[str], Doc("The versions used (OVS, CNI plugins, Go, ...), each with its origin")
+    ] = dagger_field()
+
+
+@dataclass(frozen=True)
+class BuildInputs:
+    """What the main object's constructor was given, as the builder needs it."""
+
+    source: dagger.Directory | None
+    distro_image: str
+    go_image: str
+    ovs_tarball: dagger.File | None
+    allow_ovs_version_mismatch: bool
+    base_registry: str
+    iptables_wrapper_source: dagger.Directory | None
+    credentials: list[Credential] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ImageBuilder:
+    """Builds the images of any platform from the inputs: Go cross-compiled natively, the
+    rest in the target platform, the OVS and base images pulled when published before."""
+
+    inputs: BuildInputs
+
+    async def platform(self, platform: str) -> Platform:
+        """The platform, normalised; the engine's own when empty."""
+        return parse_platform(platform or str(await dag.default_platform()))
+
+    async def targets(self, platforms: list[str] | None) -> list[Platform]:
+        """The platforms, normalised; those of build/platforms.toml when none."""
+        if not platforms:
+            return default_platforms()
+        return [await self.platform(platform) for platform in platforms]
+
+    async def emulated(self, target: Platform) -> bool:
+        return not runs_natively(target, await self.platform(""))
+
+    async def resolved(self, reference: str, platform: Platform, role: str) -> str:
+        """The reference, once the registry confirmed it has an image for the platform."""
+        try:
+            await dag.container(platform=dagger.Platform(str(platform))).from_(reference).sync()
+        except dagger.QueryError as error:
+            reason = first_line(str(error))
+            raise ImageError(
+                f"the {role} image {reference!r} does not resolve for {platform}: {reason}"
+            ) from None
+        return reference
+
+    async def tree(self) -> AntreaTree:
+        directory = self.inputs.source or (
+            dag.git(pins().antrea_repository).tag(pins().antrea).tree()
+        )
+        return await check_tree(directory)
+
+    def go_image(self, versions: BuildVersions) -> str:
+        return self.inputs.go_image or f"golang:{versions.go.value}"
+
+    def version_lines(self, versions: BuildVersions) -> list[str]:
+        """The versions a build uses and where each came from, for the user to read."""
+        go_image = f"go-image {self.go_image(versions)} "
+        go_image += "(--go-image)" if self.inputs.go_image else f"(golang:<go {versions.go.value}>)"
+        return [*versions.lines(), go_image]
+
+    async def source(self) -> AntreaSource:
+        tree = await self.tree()
+        go_image = await self.resolved(self.go_image(tree.versions), await self.platform(""), "Go")
+        return await load_source(tree, go_image)
+
+    def labels(self, title: str, source: AntreaSource) -> dict[str, str]:
+        return oci_labels(title, pins().antrea_repository, source.version)
+
+    def binaries(self, target: Platform, source: AntreaSource) -> dagger.Directory:
+        return golang.antrea_binaries(
+            golang.go_builder(self.go_image(source.versions)),
+            source.directory,
+            target,
+            source.version,
+            source.module_path,
+            ANTREA_COMMANDS,
+        )
+
+    def _ovs_tarball(self, versions: BuildVersions) -> dagger.File:
+        return self.inputs.ovs_tarball or dag.http(
+            versions.ovs_tarball_url(pins().ovs_releases_url)
+        )
+
+    def _wrapper_source(self, versions: BuildVersions) -> dagger.Directory:
+        return self.inputs.iptables_wrapper_source or (
+            dag.git(pins().iptables_wrapper_repository)
+            .commit(versions.iptables_wrapper.value)
+            .tree()
+        )
+
+    async def ovs_built(self, target: Platform, versions: BuildVersions) -> dagger.Container:
+        """The OVS image, built here from the tarball."""
+        distro = await self.resolved(self.inputs.distro_image, target, "distribution")
+        tarball = self._ovs_tarball(versions)
+        tree = ovs_recipe.unpack(distro, tarball)
+        pinned = None if self.inputs.allow_ovs_version_mismatch else versions.ovs
+        debs = await ovs_recipe.debs(target, distro, tree, await tarball.name(), pinned)
+        return ovs_recipe.image(target, distro, debs)
+
+    def base_built(
+        self,
+        target: Platform,
+        ovs_image: dagger.Container,
+        suricata: bool,
+        versions: BuildVersions,
+    ) -> dagger.Container:
+        """The base image, built here on the OVS image."""
+        builder = golang.go_builder(self.go_image(versions))
+        cni = golang.cni_plugins(
+            builder, target, versions.cni_plugins.value, pins().cni_plugin_names
+        )
+        return base_recipe.image(
+            target,
+            ovs_image,
+            cni,
+            golang.iptables_wrapper(builder, self._wrapper_source(versions), target),
+            suricata_version=versions.suricata.value if suricata else "",
+        )
+
+    async def base_tags(
+        self, target: Platform, suricata: bool, versions: BuildVersions
+    ) -> tuple[str, str]:
+        """The content-addressed tags of the OVS and base images of a platform."""
+        distro = await self.resolved(self.inputs.distro_image, target, "distribution")
+        distro_ref = (
+            await dag.container(platform=dagger.Platform(str(target))).from_(distro).image_ref()
+        )
+        ovs = ovs_tag(
+            target,
+            await self._ovs_tarball(versions).digest(),
+            distro_ref,
+            code_digest([ovs_recipe, apt_recipe, debian]),
+        )
+        base = base_tag(
+            ovs,
+            versions,
+            pins().cni_plugin_names,
+            await self._wrapper_source(versions).digest(),
+            self.go_image(versions),
+            code_digest([base_recipe, golang, apt_recipe]),
+            suricata,
+        )
+        return ovs, base
+
+    async def _reused(
+        self, target: Platform, repository: Repository, tag: str
+    ) -> dagger.Container | None:
+        """The image at repository:tag when the registry has it; None (with a warning when
+        the registry cannot be reached) when it must be built here."""
+        reference = repository.tagged(tag)
+        try:
+            return await pull(target, repository, tag, self.inputs.credentials).sync()
+        except dagger.QueryError as error:
+            reason = first_line(str(error), "")
+            if not any(word in reason.lower() for word in ("not found", "manifest unknown", "404")):
+                print(
+                    f"warning: base registry unusable for {reference} ({reason}): building locally",
+                    file=sys.stderr,
+                )
+            return None
+
+    async def _check_ubuntu(self, target: Platform) -> None:
+        """Suricata comes from an Ubuntu PPA: refuse another distribution up front."""
+        distro = await self.resolved(self.inputs.distro_image, target, "distribution")
+        os_release = await (
+            dag.container(platform=dagger.Platform(str(target)))
+            .from_(distro)
+            .file("/etc/os-release")
+            .contents()
+        )
+        found = debian.os_release_id(os_release) or "unknown"
+        if found != "ubuntu":
+            raise ImageError(
+                f"--suricata needs an Ubuntu distribution image (Suricata comes from an "
+                f"Ubuntu PPA), but {distro!r} is {found}"
+            )
+
+    async def bases(
+        self, target: Platform, suricata: bool
+    ) -> tuple[dagger.Container, dagger.Container, str]:
+        """The OVS and base images, pulled from the base registry when it has them (with
+        the namespace they came from), else built here (with an empty namespace)."""
+        if suricata:
+            await self._check_ubuntu(target)
+        versions = (await self.tree()).versions
+        if self.inputs.base_registry:
+            namespace = parse_repository(self.inputs.base_registry)
+            ovs, base = await self.base_tags(target, suricata, versions)
+            pulled_ovs = await self._reused(target, namespace.child(OVS_IMAGE), ovs)
+            pulled_base = await self._reused(target, namespace.child(BASE_IMAGE), base)
+            if pulled_ovs and pulled_base:
+                return pulled_ovs, pulled_base, str(namespace)
+        ovs_image = await self.ovs_built(target, versions)
+        return ovs_image, self.base_built(target, ovs_image, suricata, versions), ""
+
+    def agent(
+        self, base_image: dagger.Container, source: AntreaSource, binaries: dagger.Directory
+    ) -> dagger.Container:
+        return agent_recipe.image(
+            base_image, binaries, source.directory, self.labels("antrea-agent", source)
+        )
+
+    async def controller(
+        self, target: Platform, source: AntreaSource, binaries: dagger.Directory
+    ) -> dagger.Container:
+        distro = await self.resolved(self.inputs.distro_image, target, "distribution")
+        labels = self.labels("antrea-controller", source)
+        return controller_recipe.image(target, distro, binaries, labels)
+
+    async def images(self, platform: str = "", suricata: bool = False) -> Images:
+        """All four images of one platform."""
+        target = await self.platform(platform)
+        source = await self.source()
+        binaries = self.binaries(target, source)
+        ovs_image, base_image, bases_from = await self.bases(target, suricata)
+        # dagger's field() is not a dataclass field specifier mypy knows.
+        return Images(  # type: ignore[call-arg]
+            platform=str(target),
+            version=source.version.full,
+            ovs=ovs_image,
+            base=base_image,
+            agent=self.agent(base_image, source, binaries),
+            controller=await self.controller(target, source, binaries),
+            emulated=await self.emulated(target),
+            bases_from=bases_from,
+            versions=self.version_lines(source.versions),
+        )
+
+    async def everywhere(self, targets: list[Platform]) -> dict[Platform, Images]:
+        """Build every platform concurrently; unless all built, fail naming each failure."""
+        built: dict[Platform, Images] = {}
+        failures: dict[Platform, str] = {}
+
+        async def build_one(target: Platform) -> None:
+            try:
+                images = await self.images(str(target))
+                await images.agent.sync()
+                await images.controller.sync()
+                built[target] = images
+            except Exception as error:
+                failures[target] = first_line(str(error), repr(error))
+                if isinstance(error, dagger.ExecError):
+                    hint = silent_exec_hint(error.stdout, error.stderr)
+                    failures[target] += f" ({hint})" if hint else ""
+
+        async with anyio.create_task_group() as group:
+            for target in targets:
+                group.start_soon(build_one, target)
+        if failures:
+            detail = "; ".join(f"{target}: {reason}" for target, reason in sorted(failures.items()))
+            raise BuildFailure(f"nothing was pushed, the build failed for {detail}")
+        return built

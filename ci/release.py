@@ -1,0 +1,100 @@
+"""Publishing: multi-arch images, per-arch images for CI matrix jobs, their merge, bases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+import dagger
+from dagger import Doc, field, object_type
+
+from ci.base_images import BASE_IMAGE, OVS_IMAGE
+from ci.build import ImageBuilder, Images
+from ci.platforms import Platform
+from ci.publishing import push, push_indexes
+from ci.references import Repository, arch_tag, check_tag, parse_repository
+
+IMAGES_TO_PUBLISH: dict[str, Callable[[Images], dagger.Container]] = {
+    "antrea-agent": lambda images: images.agent,
+    "antrea-controller": lambda images: images.controller,
+}
+
+
+@object_type
+class RegistryAuth:
+    """Credentials for one registry host."""
+
+    address: Annotated[str, Doc("Registry host, e.g. ghcr.io or docker.io")] = field()
+    username: Annotated[str, Doc("User name")] = field()
+    secret: Annotated[dagger.Secret, Doc("Password or token")] = field()
+
+
+def _tags(tag: str, latest: bool) -> list[str]:
+    return [check_tag(tag), *(["latest"] if latest else [])]
+
+
+@dataclass(frozen=True)
+class Release:
+    """Pushes what the builder builds, with the builder's credentials."""
+
+    builder: ImageBuilder
+
+    async def _push_images(
+        self, built: dict[Platform, Images], repositories: list[Repository], tags: list[str]
+    ) -> list[str]:
+        credentials = self.builder.inputs.credentials
+        published = []
+        for name, pick in IMAGES_TO_PUBLISH.items():
+            variants = {target: pick(images) for target, images in built.items()}
+            for repository in repositories:
+                for tag in tags:
+                    published.append(await push(variants, repository.child(name), tag, credentials))
+        return published
+
+    async def publish(
+        self, namespaces: list[str], tag: str, platforms: list[str] | None, latest: bool
+    ) -> list[str]:
+        """Every platform built first; then one multi-arch image per image and namespace."""
+        repositories = [parse_repository(namespace) for namespace in namespaces]
+        tags = _tags(tag, latest)
+        built = await self.builder.everywhere(await self.builder.targets(platforms))
+        return await self._push_images(built, repositories, tags)
+
+    async def publish_arch(self, namespaces: list[str], tag: str, platform: str) -> list[str]:
+        """One platform under its per-arch tag."""
+        repositories = [parse_repository(namespace) for namespace in namespaces]
+        target = await self.builder.platform(platform)
+        built = await self.builder.everywhere([target])
+        return await self._push_images(built, repositories, [arch_tag(tag, target)])
+
+    async def merge(
+        self, namespaces: list[str], tag: str, platforms: list[str] | None, latest: bool
+    ) -> list[str]:
+        """The multi-arch index of the per-arch tags, by digest."""
+        repositories = [parse_repository(namespace) for namespace in namespaces]
+        tags = _tags(tag, latest)
+        targets = await self.builder.targets(platforms)
+        per_arch = {target: arch_tag(tag, target) for target in targets}
+        images = [repo.child(name) for name in IMAGES_TO_PUBLISH for repo in repositories]
+        return await push_indexes(images, per_arch, tags, self.builder.inputs.credentials)
+
+    async def publish_base(
+        self, namespace: str, platforms: list[str] | None, suricata: bool
+    ) -> list[str]:
+        """The OVS and base images of each platform under their content tags."""
+        repository = parse_repository(namespace)
+        credentials = self.builder.inputs.credentials
+        versions = (await self.builder.tree()).versions
+        published = []
+        for target in await self.builder.targets(platforms):
+            ovs, base = await self.builder.base_tags(target, suricata, versions)
+            ovs_image = await self.builder.ovs_built(target, versions)
+            base_image = self.builder.base_built(target, ovs_image, suricata, versions)
+            published.append(
+                await push({target: ovs_image}, repository.child(OVS_IMAGE), ovs, credentials)
+            )
+            published.append(
+                await push({target: base_image}, repository.child(BASE_IMAGE), base, credentials)
+            )
+        return published
