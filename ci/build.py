@@ -13,11 +13,13 @@ from dagger import field as dagger_field
 
 from ci import debian
 from ci.base_images import BASE_IMAGE, OVS_IMAGE, base_tag, code_digest, ovs_tag
+from ci.catalog import RELEASED
 from ci.errors import first_line, silent_exec_hint
 from ci.images import agent as agent_recipe
 from ci.images import apt as apt_recipe
 from ci.images import base as base_recipe
 from ci.images import controller as controller_recipe
+from ci.images import flow_aggregator as flow_aggregator_recipe
 from ci.images import golang
 from ci.images import ovs as ovs_recipe
 from ci.labels import oci_labels
@@ -27,8 +29,14 @@ from ci.references import Repository, parse_repository
 from ci.source import AntreaSource, AntreaTree, check_tree, load_source
 from ci.versions import BuildVersions, pins
 
-# The Go commands the agent and controller images hold, built once for both.
-ANTREA_COMMANDS = sorted({*agent_recipe.AGENT_COMMANDS, *controller_recipe.CONTROLLER_COMMANDS})
+# The Go commands the agent, controller and flow-aggregator images hold, built once for all.
+ANTREA_COMMANDS = sorted(
+    {
+        *agent_recipe.AGENT_COMMANDS,
+        *controller_recipe.CONTROLLER_COMMANDS,
+        *flow_aggregator_recipe.FLOW_AGGREGATOR_COMMANDS,
+    }
+)
 
 
 class ImageError(RuntimeError):
@@ -41,7 +49,7 @@ class BuildFailure(RuntimeError):
 
 @object_type
 class Images:
-    """The four Antrea images of one platform."""
+    """The Antrea images of one platform."""
 
     platform: Annotated[str, Doc("The normalised target platform")] = dagger_field()
     version: Annotated[str, Doc("The version the binaries and labels carry")] = dagger_field()
@@ -53,6 +61,7 @@ class Images:
     )
     agent: Annotated[dagger.Container, Doc("The antrea-agent image")] = dagger_field()
     controller: Annotated[dagger.Container, Doc("The antrea-controller image")] = dagger_field()
+    flow_aggregator: Annotated[dagger.Container, Doc("The flow-aggregator image")] = dagger_field()
     emulated: Annotated[bool, Doc("Whether the engine emulates the platform")] = dagger_field()
     bases_from: Annotated[
         str, Doc("Namespace the OVS and base images were pulled from; empty when built here")
@@ -271,8 +280,15 @@ class ImageBuilder:
         labels = self.labels("antrea-controller", source)
         return controller_recipe.image(target, distro, binaries, labels)
 
+    async def flow_aggregator(
+        self, target: Platform, source: AntreaSource, binaries: dagger.Directory
+    ) -> dagger.Container:
+        distro = await self.resolved(self.inputs.distro_image, target, "distribution")
+        labels = self.labels("flow-aggregator", source)
+        return flow_aggregator_recipe.image(target, distro, binaries, labels)
+
     async def images(self, platform: str = "", suricata: bool = False) -> Images:
-        """All four images of one platform."""
+        """Every image of one platform."""
         target = await self.platform(platform)
         source = await self.source()
         binaries = self.binaries(target, source)
@@ -285,6 +301,7 @@ class ImageBuilder:
             base=base_image,
             agent=self.agent(base_image, source, binaries),
             controller=await self.controller(target, source, binaries),
+            flow_aggregator=await self.flow_aggregator(target, source, binaries),
             emulated=await self.emulated(target),
             bases_from=bases_from,
             versions=self.version_lines(source.versions),
@@ -298,8 +315,8 @@ class ImageBuilder:
         async def build_one(target: Platform) -> None:
             try:
                 images = await self.images(str(target))
-                await images.agent.sync()
-                await images.controller.sync()
+                for name in RELEASED:
+                    await getattr(images, name).sync()
                 built[target] = images
             except Exception as error:
                 failures[target] = first_line(str(error), repr(error))

@@ -18,6 +18,7 @@ from dagger import dag
 
 from ci.baseline import BaselineError, compare, comparison_table, load_timings
 from ci.build import BuildFailure, ImageError
+from ci.catalog import BASES, IMAGE_NAMES
 from ci.doctor import exit_code, report
 from ci.engine import engine_connection
 from ci.errors import silent_exec_hint
@@ -101,14 +102,6 @@ BaseRegistryOption = Annotated[
 
 PINS = pins()
 CONFIGURED = [str(entry.platform) for entry in configured_platforms()]
-IMAGES = ("ovs", "base", "agent", "controller")
-BASE_IMAGES = ("ovs", "base")
-IMAGE_NAMES = {
-    "ovs": "antrea-openvswitch",
-    "base": "antrea-base",
-    "agent": "antrea-agent",
-    "controller": "antrea-controller",
-}
 
 
 @dataclass(frozen=True)
@@ -181,14 +174,14 @@ async def _build(antrea: Antrea, platforms: list[str], output: Path, times: Stag
             times.versions = images.versions
             print("versions: " + "; ".join(images.versions), file=sys.stderr, flush=True)
         _stage_done(times, platform, "plan", started, emulated)
-        for name in IMAGES:
+        for name in IMAGE_NAMES:
             started = time.monotonic()
             container: dagger.Container = getattr(images, name)
             await container.sync()
-            pulled = name in BASE_IMAGES and bool(images.bases_from)
+            pulled = name in BASES and bool(images.bases_from)
             _stage_done(times, platform, name, started, emulated, pulled)
         started = time.monotonic()
-        for name in IMAGES:
+        for name in IMAGE_NAMES:
             container = getattr(images, name)
             await container.export(str(output / tarball_name(IMAGE_NAMES[name], platform)))
         _stage_done(times, platform, "export", started, emulated)

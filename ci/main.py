@@ -135,13 +135,21 @@ class Antrea:
         source = await builder.source()
         return await builder.controller(target, source, builder.binaries(target, source))
 
+    @function
+    async def flow_aggregator(self, platform: PlatformArg = "") -> dagger.Container:
+        """The flow-aggregator image for one platform."""
+        builder = self._builder()
+        target = await builder.platform(platform)
+        source = await builder.source()
+        return await builder.flow_aggregator(target, source, builder.binaries(target, source))
+
     async def build_images(self, platform: str = "", suricata: bool = False) -> Images:
-        """All four images of one platform (the typed body of `build`, for Python callers)."""
+        """Every image of one platform (the typed body of `build`, for Python callers)."""
         return await self._builder().images(platform, suricata)
 
     @function
     async def build(self, platform: PlatformArg = "", suricata: SuricataArg = False) -> Images:
-        """All four images of one platform, as fields (e.g. `build agent export`)."""
+        """Every image of one platform, as fields (e.g. `build agent export`)."""
         return await self.build_images(platform, suricata)
 
     # Unit tests
@@ -210,14 +218,14 @@ class Antrea:
         platforms: PlatformsArg = None,
         latest: LatestArg = False,
     ) -> list[str]:
-        """Build agent and controller for every platform, then push one multi-arch image each."""
+        """Build every platform, then push one multi-arch image of each released image."""
         return await Release(self._builder()).publish(namespaces, tag, platforms, latest)
 
     @never_cached
     async def publish_arch(
         self, namespaces: NamespacesArg, tag: TagArg, platform: PlatformArg = ""
     ) -> list[str]:
-        """Push one platform's agent and controller under a per-arch tag (TAG-arm64, ...)."""
+        """Push one platform's released images under a per-arch tag (TAG-arm64, ...)."""
         return await Release(self._builder()).publish_arch(namespaces, tag, platform)
 
     @never_cached

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -11,14 +10,10 @@ from dagger import Doc, field, object_type
 
 from ci.base_images import BASE_IMAGE, OVS_IMAGE
 from ci.build import ImageBuilder, Images
+from ci.catalog import IMAGE_NAMES, RELEASED
 from ci.platforms import Platform
 from ci.publishing import push, push_indexes
 from ci.references import Repository, arch_tag, check_tag, parse_repository
-
-IMAGES_TO_PUBLISH: dict[str, Callable[[Images], dagger.Container]] = {
-    "antrea-agent": lambda images: images.agent,
-    "antrea-controller": lambda images: images.controller,
-}
 
 
 @object_type
@@ -45,11 +40,12 @@ class Release:
     ) -> list[str]:
         credentials = self.builder.inputs.credentials
         published = []
-        for name, pick in IMAGES_TO_PUBLISH.items():
-            variants = {target: pick(images) for target, images in built.items()}
+        for image in RELEASED:
+            variants = {target: getattr(images, image) for target, images in built.items()}
             for repository in repositories:
                 for tag in tags:
-                    published.append(await push(variants, repository.child(name), tag, credentials))
+                    child = repository.child(IMAGE_NAMES[image])
+                    published.append(await push(variants, child, tag, credentials))
         return published
 
     async def publish(
@@ -76,7 +72,7 @@ class Release:
         tags = _tags(tag, latest)
         targets = await self.builder.targets(platforms)
         per_arch = {target: arch_tag(tag, target) for target in targets}
-        images = [repo.child(name) for name in IMAGES_TO_PUBLISH for repo in repositories]
+        images = [repo.child(IMAGE_NAMES[image]) for image in RELEASED for repo in repositories]
         return await push_indexes(images, per_arch, tags, self.builder.inputs.credentials)
 
     async def publish_base(

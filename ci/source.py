@@ -26,6 +26,7 @@ REQUIRED_COMMANDS = (
     "antrea-sysctl-init",
     "antctl",
     "antrea-controller",
+    "flow-aggregator",
 )
 REQUIRED_DIRS = ("build/images/scripts",)
 

@@ -1,4 +1,4 @@
-"""The four images build for every platform on the real engine (issue 3)."""
+"""The images build for every platform on the real engine (issues 3 and 12)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,14 @@ ELF = {
     "linux/arm64": ("aarch64", 64, 0),
     "linux/arm/v7": ("arm", 32, 5),
 }
-BINARIES = ["antrea-agent", "antrea-cni", "antrea-sysctl-init", "antctl", "antrea-controller"]
+BINARIES = [
+    "antrea-agent",
+    "antrea-cni",
+    "antrea-sysctl-init",
+    "antctl",
+    "antrea-controller",
+    "flow-aggregator",
+]
 CNI_PLUGINS = {"host-local", "loopback", "portmap", "bandwidth"}
 
 
@@ -88,7 +95,8 @@ async def built(engine: OfflineTestBed, inputs: Inputs) -> dict[str, Built]:
 async def test_images_declare_their_platform(built: dict[str, Built], platform: str) -> None:
     images = built[platform].images
     assert images.platform == platform
-    for container in (images.ovs, images.base, images.agent, images.controller):
+    containers = (images.ovs, images.base, images.agent, images.controller)
+    for container in (*containers, images.flow_aggregator):
         assert str(await container.platform()) == platform
 
 
@@ -108,11 +116,24 @@ async def test_antctl_reports_the_fixture_version(
 ) -> None:
     images = built[platform].images
     assert images.version == inputs.expected_version
-    for container in (images.agent, images.controller):
+    for container in (images.agent, images.controller, images.flow_aggregator):
         output = await container.with_exec(["antctl", "version"]).stdout()
         assert output.strip() == f"antctlVersion: {inputs.expected_version}"
         label = await container.label("org.opencontainers.image.version")
         assert label == inputs.expected_version
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+async def test_flow_aggregator_runs_from_its_entrypoint_like_upstreams(
+    built: dict[str, Built], inputs: Inputs, platform: str
+) -> None:
+    aggregator = built[platform].images.flow_aggregator
+    assert await aggregator.entrypoint() == ["/flow-aggregator"]
+    goos, goarch = platform.split("/")[:2]
+    output = await aggregator.with_exec([], use_entrypoint=True).stdout()
+    assert output.strip() == f"flow-aggregator {inputs.expected_version} {goos}/{goarch}"
+    certificates = "test -s /etc/ssl/certs/ca-certificates.crt && echo present"
+    assert (await aggregator.with_exec(["sh", "-c", certificates]).stdout()).strip() == "present"
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
@@ -214,7 +235,13 @@ async def test_cli_writes_one_oci_tarball_per_image(
     assert "[linux/arm64] ovs done in" in stderr
     assert stdout.splitlines()[0].split() == ["stage", "linux/arm64"]
     assert any(line.startswith("total") for line in stdout.splitlines())
-    names = ("antrea-openvswitch", "antrea-base", "antrea-agent", "antrea-controller")
+    names = (
+        "antrea-openvswitch",
+        "antrea-base",
+        "antrea-agent-ubuntu",
+        "antrea-controller-ubuntu",
+        "flow-aggregator",
+    )
     for name in names:
         with tarfile.open(tmp_path / f"{name}-linux-arm64.tar") as archive:
             assert "index.json" in archive.getnames()
@@ -223,7 +250,15 @@ async def test_cli_writes_one_oci_tarball_per_image(
     timings = json.loads((tmp_path / "timings.json").read_text())
     assert timings["command"] == "build"
     stages = {stage["stage"]: stage for stage in timings["stages"]}
-    assert list(stages) == ["plan", "ovs", "base", "agent", "controller", "export"]
+    assert list(stages) == [
+        "plan",
+        "ovs",
+        "base",
+        "agent",
+        "controller",
+        "flow_aggregator",
+        "export",
+    ]
     assert all(s["platform"] == "linux/arm64" and s["emulated"] for s in stages.values())
     assert stages["ovs"]["cache"] == "likely-hit"
 

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.engine
 
 PLATFORMS = ["linux/amd64", "linux/arm64", "linux/arm/v7"]
 EXPECTED = {("linux", "amd64", None), ("linux", "arm64", None), ("linux", "arm", "v7")}
-IMAGES = ("antrea-agent", "antrea-controller")
+IMAGES = ("antrea-agent-ubuntu", "antrea-controller-ubuntu", "flow-aggregator")
 
 
 def namespace(engine: OfflineTestBed, name: str) -> str:
@@ -87,7 +87,7 @@ async def test_merge_indexes_the_images_the_per_arch_jobs_pushed(
             [target], "v2.7.0", platform
         ):
             pushed[reference.split("@")[0]] = reference
-    assert f"{target}/antrea-agent:v2.7.0-arm" in pushed
+    assert f"{target}/antrea-agent-ubuntu:v2.7.0-arm" in pushed
 
     merged = await fixture_antrea(engine, checkout, tarball).merge([target], "v2.7.0", latest=True)
     assert len(merged) == len(IMAGES) * 2

@@ -38,7 +38,7 @@ async def test_the_offline_quick_start_runs_as_written(engine: OfflineTestBed) -
     )
     stdout, stderr = result.stdout.decode(), result.stderr.decode()
     assert result.returncode == 0, f"{stdout}\n{stderr}"
-    with tarfile.open(ROOT / "out/antrea-agent-linux-arm64.tar") as archive:
+    with tarfile.open(ROOT / "out/antrea-agent-ubuntu-linux-arm64.tar") as archive:
         assert "index.json" in archive.getnames()
     assert "linux/amd64 (race detector on)" in stdout
     assert (ROOT / "out/junit.xml").read_text().startswith("<?xml")

@@ -19,6 +19,7 @@ FUNCTIONS = {
     "base": dagger.Container,
     "agent": dagger.Container,
     "controller": dagger.Container,
+    "flow_aggregator": dagger.Container,
     "build": ci.build.Images,
     "test": ci.unit_testing.UnitTests,
     "test_report": ci.unit_testing.UnitTests,
@@ -78,7 +79,7 @@ def test_constructor_takes_the_source_and_base_images_with_defaults() -> None:
     assert parameters["allow_ovs_version_mismatch"].default_value == "false"
 
 
-def test_images_fields_are_the_four_containers_and_how_they_were_made() -> None:
+def test_images_fields_are_the_containers_and_how_they_were_made() -> None:
     fields = module._objects["Images"].fields
     assert list(fields) == [
         "platform",
@@ -87,12 +88,13 @@ def test_images_fields_are_the_four_containers_and_how_they_were_made() -> None:
         "base",
         "agent",
         "controller",
+        "flow_aggregator",
         "emulated",
         "bases_from",
         "versions",
     ]
     hints = typing.get_type_hints(ci.build.Images)
-    for name in ("ovs", "base", "agent", "controller"):
+    for name in ("ovs", "base", "agent", "controller", "flow_aggregator"):
         assert hints[name] is dagger.Container
         to_typedef(hints[name], name)
     assert hints["emulated"] is bool and hints["bases_from"] is str

@@ -85,8 +85,16 @@ def test_missing_paths_name_what_an_antrea_tree_needs() -> None:
         "cmd/antrea-sysctl-init",
         "cmd/antctl",
         "cmd/antrea-controller",
+        "cmd/flow-aggregator",
     ]
-    complete = {"antrea-agent", "antrea-cni", "antrea-sysctl-init", "antctl", "antrea-controller"}
+    complete = {
+        "antrea-agent",
+        "antrea-cni",
+        "antrea-sysctl-init",
+        "antctl",
+        "antrea-controller",
+        "flow-aggregator",
+    }
     assert missing_paths({"VERSION"}, complete, scripts_present=False) == [
         "go.mod",
         "build/images/scripts",

@@ -1,0 +1,29 @@
+"""The flow-aggregator image: the distro image with CA certificates, the aggregator, antctl."""
+
+from __future__ import annotations
+
+import dagger
+from dagger import dag
+
+from ci.images.apt import apt_install
+from ci.platforms import Platform
+
+FLOW_AGGREGATOR = "flow-aggregator"
+FLOW_AGGREGATOR_COMMANDS = [FLOW_AGGREGATOR, "antctl"]
+
+
+def image(
+    platform: Platform, distro_image: str, binaries: dagger.Directory, labels: dict[str, str]
+) -> dagger.Container:
+    """/flow-aggregator as the entrypoint and antctl in /usr/local/bin, as upstream lays them."""
+    container = (
+        dag.container(platform=dagger.Platform(str(platform)))
+        .from_(distro_image)
+        .with_(apt_install(platform, "ca-certificates"))
+        .with_file(f"/{FLOW_AGGREGATOR}", binaries.file(FLOW_AGGREGATOR))
+        .with_directory("/usr/local/bin", binaries, include=["antctl"])
+        .with_entrypoint([f"/{FLOW_AGGREGATOR}"])
+    )
+    for name, value in labels.items():
+        container = container.with_label(name, value)
+    return container
