@@ -28,7 +28,14 @@ def code_digest(modules: list[ModuleType]) -> str:
     return digest.hexdigest()
 
 
-def ovs_tag(platform: Platform, tarball_digest: str, distro_ref: str, recipe_digest: str) -> str:
+def ovs_tag(
+    platform: Platform,
+    tarball_digest: str,
+    distro_ref: str,
+    recipe_digest: str,
+    config_digest: str = "",
+) -> str:
+    """config_digest: the tree's OVS image settings (charon logging), "" when it has none."""
     return content_tag(
         {
             "image": OVS_IMAGE,
@@ -36,6 +43,7 @@ def ovs_tag(platform: Platform, tarball_digest: str, distro_ref: str, recipe_dig
             "ovs-tarball": tarball_digest,
             "distro": distro_ref,
             "recipe": recipe_digest,
+            "config": config_digest,
         }
     )
 
@@ -47,7 +55,7 @@ def base_tag(
     wrapper_digest: str,
     go_image: str,
     recipe_digest: str,
-    suricata: bool,
+    suricata_version: str,
 ) -> str:
     return content_tag(
         {
@@ -57,6 +65,6 @@ def base_tag(
             "iptables-wrapper": wrapper_digest,
             "go-image": go_image,
             "recipe": recipe_digest,
-            "suricata": versions.suricata.value if suricata else "",
+            "suricata": suricata_version,
         }
     )

@@ -26,8 +26,11 @@ from ci.labels import oci_labels
 from ci.platforms import Platform, default_platforms, parse_platform, runs_natively
 from ci.publishing import Credential, pull
 from ci.references import Repository, parse_repository
-from ci.source import AntreaSource, AntreaTree, check_tree, load_source
-from ci.versions import BuildVersions, pins
+from ci.source import AntreaSource, AntreaTree, check_tree, entries, load_source
+from ci.versions import BuildVersions, SuricataChoice, choose_suricata, pins
+
+# Where an Antrea tree keeps the OVS image's settings.
+OVS_IMAGE_DIR = "build/images/ovs"
 
 # The Go commands the agent, controller and flow-aggregator images hold, built once for all.
 ANTREA_COMMANDS = sorted(
@@ -125,11 +128,11 @@ class ImageBuilder:
     def go_image(self, versions: BuildVersions) -> str:
         return self.inputs.go_image or f"golang:{versions.go.value}"
 
-    def version_lines(self, versions: BuildVersions) -> list[str]:
+    def version_lines(self, versions: BuildVersions, suricata: SuricataChoice) -> list[str]:
         """The versions a build uses and where each came from, for the user to read."""
         go_image = f"go-image {self.go_image(versions)} "
         go_image += "(--go-image)" if self.inputs.go_image else f"(golang:<go {versions.go.value}>)"
-        return [*versions.lines(), go_image]
+        return [*versions.lines(suricata.line), go_image]
 
     async def source(self) -> AntreaSource:
         tree = await self.tree()
@@ -161,6 +164,14 @@ class ImageBuilder:
             .tree()
         )
 
+    async def _charon_logging(self) -> dagger.File | None:
+        """The tree's charon logging settings for the OVS image (build/images/ovs/), if any."""
+        tree = (await self.tree()).directory
+        path = f"{OVS_IMAGE_DIR}/{ovs_recipe.CHARON_LOGGING}"
+        if ovs_recipe.CHARON_LOGGING not in await entries(tree, OVS_IMAGE_DIR):
+            return None
+        return tree.file(path)
+
     async def ovs_built(self, target: Platform, versions: BuildVersions) -> dagger.Container:
         """The OVS image, built here from the tarball."""
         distro = await self.resolved(self.inputs.distro_image, target, "distribution")
@@ -168,16 +179,16 @@ class ImageBuilder:
         tree = ovs_recipe.unpack(distro, tarball)
         pinned = None if self.inputs.allow_ovs_version_mismatch else versions.ovs
         debs = await ovs_recipe.debs(target, distro, tree, await tarball.name(), pinned)
-        return ovs_recipe.image(target, distro, debs)
+        return ovs_recipe.image(target, distro, debs, await self._charon_logging())
 
     def base_built(
         self,
         target: Platform,
         ovs_image: dagger.Container,
-        suricata: bool,
+        suricata_version: str,
         versions: BuildVersions,
     ) -> dagger.Container:
-        """The base image, built here on the OVS image."""
+        """The base image, built here on the OVS image (Suricata when a version is given)."""
         builder = golang.go_builder(self.go_image(versions))
         cni = golang.cni_plugins(
             builder, target, versions.cni_plugins.value, pins().cni_plugin_names
@@ -187,22 +198,24 @@ class ImageBuilder:
             ovs_image,
             cni,
             golang.iptables_wrapper(builder, self._wrapper_source(versions), target),
-            suricata_version=versions.suricata.value if suricata else "",
+            suricata_version=suricata_version,
         )
 
     async def base_tags(
-        self, target: Platform, suricata: bool, versions: BuildVersions
+        self, target: Platform, suricata_version: str, versions: BuildVersions
     ) -> tuple[str, str]:
         """The content-addressed tags of the OVS and base images of a platform."""
         distro = await self.resolved(self.inputs.distro_image, target, "distribution")
         distro_ref = (
             await dag.container(platform=dagger.Platform(str(target))).from_(distro).image_ref()
         )
+        charon_logging = await self._charon_logging()
         ovs = ovs_tag(
             target,
             await self._ovs_tarball(versions).digest(),
             distro_ref,
             code_digest([ovs_recipe, apt_recipe, debian]),
+            await charon_logging.digest() if charon_logging else "",
         )
         base = base_tag(
             ovs,
@@ -211,7 +224,7 @@ class ImageBuilder:
             await self._wrapper_source(versions).digest(),
             self.go_image(versions),
             code_digest([base_recipe, golang, apt_recipe]),
-            suricata,
+            suricata_version,
         )
         return ovs, base
 
@@ -232,8 +245,9 @@ class ImageBuilder:
                 )
             return None
 
-    async def _check_ubuntu(self, target: Platform) -> None:
-        """Suricata comes from an Ubuntu PPA: refuse another distribution up front."""
+    async def suricata(self, target: Platform, wanted: bool) -> SuricataChoice:
+        """Suricata at the tree's version when wanted and the distribution is Ubuntu."""
+        versions = (await self.tree()).versions
         distro = await self.resolved(self.inputs.distro_image, target, "distribution")
         os_release = await (
             dag.container(platform=dagger.Platform(str(target)))
@@ -241,30 +255,24 @@ class ImageBuilder:
             .file("/etc/os-release")
             .contents()
         )
-        found = debian.os_release_id(os_release) or "unknown"
-        if found != "ubuntu":
-            raise ImageError(
-                f"--suricata needs an Ubuntu distribution image (Suricata comes from an "
-                f"Ubuntu PPA), but {distro!r} is {found}"
-            )
+        distro_id = debian.os_release_id(os_release)
+        return choose_suricata(wanted, distro, distro_id, versions.suricata)
 
     async def bases(
-        self, target: Platform, suricata: bool
+        self, target: Platform, suricata_version: str
     ) -> tuple[dagger.Container, dagger.Container, str]:
         """The OVS and base images, pulled from the base registry when it has them (with
         the namespace they came from), else built here (with an empty namespace)."""
-        if suricata:
-            await self._check_ubuntu(target)
         versions = (await self.tree()).versions
         if self.inputs.base_registry:
             namespace = parse_repository(self.inputs.base_registry)
-            ovs, base = await self.base_tags(target, suricata, versions)
+            ovs, base = await self.base_tags(target, suricata_version, versions)
             pulled_ovs = await self._reused(target, namespace.child(OVS_IMAGE), ovs)
             pulled_base = await self._reused(target, namespace.child(BASE_IMAGE), base)
             if pulled_ovs and pulled_base:
                 return pulled_ovs, pulled_base, str(namespace)
         ovs_image = await self.ovs_built(target, versions)
-        return ovs_image, self.base_built(target, ovs_image, suricata, versions), ""
+        return ovs_image, self.base_built(target, ovs_image, suricata_version, versions), ""
 
     def agent(
         self, base_image: dagger.Container, source: AntreaSource, binaries: dagger.Directory
@@ -287,12 +295,13 @@ class ImageBuilder:
         labels = self.labels("flow-aggregator", source)
         return flow_aggregator_recipe.image(target, distro, binaries, labels)
 
-    async def images(self, platform: str = "", suricata: bool = False) -> Images:
+    async def images(self, platform: str = "", suricata: bool = True) -> Images:
         """Every image of one platform."""
         target = await self.platform(platform)
         source = await self.source()
         binaries = self.binaries(target, source)
-        ovs_image, base_image, bases_from = await self.bases(target, suricata)
+        choice = await self.suricata(target, suricata)
+        ovs_image, base_image, bases_from = await self.bases(target, choice.version)
         # dagger's field() is not a dataclass field specifier mypy knows.
         return Images(  # type: ignore[call-arg]
             platform=str(target),
@@ -304,7 +313,7 @@ class ImageBuilder:
             flow_aggregator=await self.flow_aggregator(target, source, binaries),
             emulated=await self.emulated(target),
             bases_from=bases_from,
-            versions=self.version_lines(source.versions),
+            versions=self.version_lines(source.versions, choice),
         )
 
     async def everywhere(self, targets: list[Platform]) -> dict[Platform, Images]:

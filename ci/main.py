@@ -27,7 +27,10 @@ never_cached: Callable[[Callable[..., Any]], Callable[..., Any]] = cast(Any, fun
 PlatformArg = Annotated[
     str, Doc("Target platform, e.g. linux/arm64 or linux/arm/v7 (default: the engine's own)")
 ]
-SuricataArg = Annotated[bool, Doc("Install Suricata (from an Ubuntu PPA; Ubuntu images only)")]
+SuricataArg = Annotated[
+    bool,
+    Doc("Install Suricata from its Ubuntu PPA, as upstream does (left out, saying so, elsewhere)"),
+]
 NamespacesArg = Annotated[
     list[str],
     Doc("Where to push, REGISTRY/NAMESPACE each, e.g. docker.io/antrea ghcr.io/antrea-io"),
@@ -108,21 +111,23 @@ class Antrea:
     async def ovs(self, platform: PlatformArg = "") -> dagger.Container:
         """The Open vSwitch image: .debs built from the tarball in the target platform."""
         builder = self._builder()
-        ovs_image, _, _ = await builder.bases(await builder.platform(platform), False)
+        ovs_image, _, _ = await builder.bases(await builder.platform(platform), "")
         return ovs_image
 
     @function
     async def base(
-        self, platform: PlatformArg = "", suricata: SuricataArg = False
+        self, platform: PlatformArg = "", suricata: SuricataArg = True
     ) -> dagger.Container:
         """The base image: OVS plus CNI plugins, the iptables wrapper and network tools."""
         builder = self._builder()
-        _, base_image, _ = await builder.bases(await builder.platform(platform), suricata)
+        target = await builder.platform(platform)
+        choice = await builder.suricata(target, suricata)
+        _, base_image, _ = await builder.bases(target, choice.version)
         return base_image
 
     @function
     async def agent(
-        self, platform: PlatformArg = "", suricata: SuricataArg = False
+        self, platform: PlatformArg = "", suricata: SuricataArg = True
     ) -> dagger.Container:
         """The antrea-agent image for one platform."""
         return (await self.build_images(platform, suricata)).agent
@@ -143,12 +148,12 @@ class Antrea:
         source = await builder.source()
         return await builder.flow_aggregator(target, source, builder.binaries(target, source))
 
-    async def build_images(self, platform: str = "", suricata: bool = False) -> Images:
+    async def build_images(self, platform: str = "", suricata: bool = True) -> Images:
         """Every image of one platform (the typed body of `build`, for Python callers)."""
         return await self._builder().images(platform, suricata)
 
     @function
-    async def build(self, platform: PlatformArg = "", suricata: SuricataArg = False) -> Images:
+    async def build(self, platform: PlatformArg = "", suricata: SuricataArg = True) -> Images:
         """Every image of one platform, as fields (e.g. `build agent export`)."""
         return await self.build_images(platform, suricata)
 
@@ -247,7 +252,7 @@ class Antrea:
         self,
         namespace: Annotated[str, Doc("REGISTRY/NAMESPACE of the base images")],
         platforms: PlatformsArg = None,
-        suricata: SuricataArg = False,
+        suricata: SuricataArg = True,
     ) -> list[str]:
         """Build and push the OVS and base images of each platform under content tags."""
         return await Release(self._builder()).publish_base(namespace, platforms, suricata)

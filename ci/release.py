@@ -84,9 +84,10 @@ class Release:
         versions = (await self.builder.tree()).versions
         published = []
         for target in await self.builder.targets(platforms):
-            ovs, base = await self.builder.base_tags(target, suricata, versions)
+            choice = await self.builder.suricata(target, suricata)
+            ovs, base = await self.builder.base_tags(target, choice.version, versions)
             ovs_image = await self.builder.ovs_built(target, versions)
-            base_image = self.builder.base_built(target, ovs_image, suricata, versions)
+            base_image = self.builder.base_built(target, ovs_image, choice.version, versions)
             published.append(
                 await push({target: ovs_image}, repository.child(OVS_IMAGE), ovs, credentials)
             )

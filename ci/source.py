@@ -61,7 +61,8 @@ class AntreaSource:
     versions: BuildVersions
 
 
-async def _entries(directory: dagger.Directory, path: str) -> set[str]:
+async def entries(directory: dagger.Directory, path: str) -> set[str]:
+    """The names in directory/path (no trailing slashes); empty when there is no such path."""
     try:
         return {entry.rstrip("/") for entry in await directory.directory(path).entries()}
     except dagger.QueryError:
@@ -89,12 +90,12 @@ async def _git_state(directory: dagger.Directory, git_image: str) -> tuple[str, 
 async def _pin_files(directory: dagger.Directory, go_mod: str) -> dict[str, str]:
     """The texts of the files that declare versions, for those the tree has."""
     files = {"go.mod": go_mod}
-    deps = {f"build/images/deps/{name}" for name in await _entries(directory, "build/images/deps")}
+    deps = {f"build/images/deps/{name}" for name in await entries(directory, "build/images/deps")}
     for path in TREE_PIN_FILES.values():
         if path in deps:
             files[path] = await directory.file(path).contents()
     base_dir = BASE_DOCKERFILE.rsplit("/", 1)[0]
-    if "Dockerfile" in await _entries(directory, base_dir):
+    if "Dockerfile" in await entries(directory, base_dir):
         files[BASE_DOCKERFILE] = await directory.file(BASE_DOCKERFILE).contents()
     return files
 
@@ -104,9 +105,9 @@ async def check_tree(directory: dagger.Directory) -> AntreaTree:
 
     Raises SourceError naming what is missing when it is not an Antrea tree.
     """
-    root = await _entries(directory, ".")
-    commands = await _entries(directory, "cmd")
-    scripts = bool(await _entries(directory, "build/images/scripts"))
+    root = await entries(directory, ".")
+    commands = await entries(directory, "cmd")
+    scripts = bool(await entries(directory, "build/images/scripts"))
     missing = missing_paths(root, commands, scripts)
     if missing:
         raise SourceError(

@@ -161,9 +161,13 @@ class BuildVersions:
             "iptables-wrappers": self.iptables_wrapper,
         }
 
-    def lines(self) -> list[str]:
-        """One line each: `ovs 3.7.1 (build/images/deps/ovs-version)`."""
-        return [f"{name} {pin.value} ({pin.origin})" for name, pin in self.named().items()]
+    def lines(self, suricata: str = "") -> list[str]:
+        """One line each: `ovs 3.7.1 (build/images/deps/ovs-version)`; suricata replaces
+        Suricata's line (to say it was left out)."""
+        return [
+            suricata if name == "suricata" and suricata else f"{name} {pin.value} ({pin.origin})"
+            for name, pin in self.named().items()
+        ]
 
     def ovs_tarball_url(self, releases_url: str) -> str:
         return f"{releases_url.rstrip('/')}/openvswitch-{self.ovs.value}.tar.gz"
@@ -208,3 +212,24 @@ def ovs_package_version(changelog: str) -> str:
         return ""
     version = match.group(1).split(":", 1)[-1]
     return version.rsplit("-", 1)[0] if "-" in version else version
+
+
+@dataclass(frozen=True)
+class SuricataChoice:
+    """The Suricata version the base image installs ("" for none), and the line saying so."""
+
+    version: str
+    line: str
+
+
+def choose_suricata(wanted: bool, distro: str, distro_id: str, pinned: Pinned) -> SuricataChoice:
+    """Suricata comes from an Ubuntu PPA: installed when wanted on Ubuntu, else left out."""
+    if not wanted:
+        return SuricataChoice("", "suricata left out (--suricata=false)")
+    if distro_id != "ubuntu":
+        return SuricataChoice(
+            "",
+            f"suricata left out: {distro} is {distro_id or 'unknown'}, and Suricata comes from "
+            "an Ubuntu PPA",
+        )
+    return SuricataChoice(pinned.value, f"suricata {pinned.value} ({pinned.origin})")

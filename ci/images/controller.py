@@ -1,4 +1,7 @@
-"""The antrea-controller image: the distro image with the controller and antctl."""
+"""The antrea-controller image: the distro image with the controller and antctl.
+
+Like upstream's, it sets no entrypoint: manifests name the command.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +21,6 @@ def image(
         dag.container(platform=dagger.Platform(str(platform)))
         .from_(distro_image)
         .with_directory("/usr/local/bin", binaries, include=CONTROLLER_COMMANDS)
-        .with_entrypoint(["antrea-controller"])
     )
     for name, value in labels.items():
         container = container.with_label(name, value)

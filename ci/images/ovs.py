@@ -21,8 +21,11 @@ KEPT_PACKAGES = (
     "openvswitch-ipsec",
 )
 REQUIRED_PACKAGES = ("openvswitch-common", "openvswitch-switch")
-RUNTIME_PACKAGES = ("iptables", "nftables", "logrotate")
-IPSEC_PACKAGES = ("strongswan-charon", "strongswan-swanctl", "libstrongswan-standard-plugins")
+RUNTIME_PACKAGES = ("iptables", "nftables", "logrotate", "libstrongswan-standard-plugins")
+IPSEC_PACKAGES = ("strongswan-charon", "strongswan-swanctl")
+# Antrea's strongSwan logging settings (build/images/ovs/ of the tree), merged like upstream.
+CHARON_LOGGING = "charon-logging.conf"
+CHARON_LOGGING_MOUNT = f"/tmp/antrea-ovs/{CHARON_LOGGING}"
 SOURCE_DIR = "/build/openvswitch"
 DEBS_DIR = "/debs"
 
@@ -119,8 +122,17 @@ async def debs(
     )
 
 
-def image(platform: Platform, distro_image: str, packages: dagger.Directory) -> dagger.Container:
-    """The OVS runtime image: the built packages installed and held, with their tools."""
+def image(
+    platform: Platform,
+    distro_image: str,
+    packages: dagger.Directory,
+    charon_logging: dagger.File | None,
+) -> dagger.Container:
+    """The OVS runtime image: the built packages installed and held, with their tools.
+
+    As upstream's: OVS logs rotate by size too (a `#size 100M` line after `rotate`), and
+    Antrea's charon logging settings, when the tree has them, go into strongSwan's.
+    """
     required = " ".join(REQUIRED_PACKAGES)
     script = f"""
 for name in {required}; do
@@ -134,11 +146,19 @@ fi
 apt-get update -q
 {install_command(*RUNTIME_PACKAGES)} $extra {DEBS_DIR}/*.deb
 for deb in {DEBS_DIR}/*.deb; do dpkg-deb -f "$deb" Package; done | xargs apt-mark hold
+rotate=/etc/logrotate.d/openvswitch-switch
+if [ -f "$rotate" ]; then sed -i '/rotate /a\\    #size 100M' "$rotate"; fi
+charon=/etc/strongswan.d/charon-logging.conf
+if [ -f {CHARON_LOGGING_MOUNT} ] && [ -f "$charon" ]; then
+    sed -i '/^.*filelog.*{{/r {CHARON_LOGGING_MOUNT}' "$charon"
+fi
 """
-    return (
+    container = (
         dag.container(platform=dagger.Platform(str(platform)))
         .from_(distro_image)
         .with_mounted_directory(DEBS_DIR, packages)
-        .with_(apt_run(platform, script))
-        .without_mount(DEBS_DIR)
     )
+    if charon_logging:
+        container = container.with_mounted_file(CHARON_LOGGING_MOUNT, charon_logging)
+    container = container.with_(apt_run(platform, script)).without_mount(DEBS_DIR)
+    return container.without_mount(CHARON_LOGGING_MOUNT) if charon_logging else container

@@ -29,17 +29,24 @@ def test_base_tag_follows_the_ovs_tag_and_its_own_inputs() -> None:
     versions = tree_versions({}, pins())
     names = pins().cni_plugin_names
 
-    def tag(ovs: str = "sha-1", wrapper: str = "sha256:wrapper", suricata: bool = False) -> str:
+    def tag(ovs: str = "sha-1", wrapper: str = "sha256:wrapper", suricata: str = "") -> str:
         return base_tag(ovs, versions, names, wrapper, "golang:1.26.8", "recipe", suricata)
 
     assert tag() == tag()
     assert tag() != tag(ovs="sha-2")
     assert tag() != tag(wrapper="sha256:other")
-    assert tag() != tag(suricata=True)
+    assert tag() != tag(suricata="7.0")
+    assert tag(suricata="7.0") != tag(suricata="8.0")
     other_cni = replace(versions, cni_plugins=Pinned("v1.9.0", "build/images/deps"))
     assert tag() != base_tag(
-        "sha-1", other_cni, names, "sha256:wrapper", "golang:1.26.8", "recipe", False
+        "sha-1", other_cni, names, "sha256:wrapper", "golang:1.26.8", "recipe", ""
     )
+
+
+def test_ovs_tag_follows_the_trees_ovs_settings() -> None:
+    recipe = code_digest([ci.images.ovs, ci.debian])
+    plain = ovs_tag(ARM64, "sha256:tarball", "debian@sha256:aa", recipe)
+    assert plain != ovs_tag(ARM64, "sha256:tarball", "debian@sha256:aa", recipe, "sha256:conf")
 
 
 def test_code_digest_is_independent_of_module_order() -> None:

@@ -15,6 +15,8 @@ from ci.versions import (
     AntreaVersion,
     Pinned,
     SourceError,
+    SuricataChoice,
+    choose_suricata,
     dockerfile_arg,
     go_directive,
     ovs_package_version,
@@ -155,3 +157,22 @@ def test_the_ovs_version_of_a_debian_changelog() -> None:
     assert ovs_package_version("openvswitch (3.7.1-1) unstable; urgency=low\n") == "3.7.1"
     assert ovs_package_version("openvswitch (1:3.6.0) unstable\n") == "3.6.0"
     assert ovs_package_version("") == ""
+
+
+def test_suricata_is_installed_on_ubuntu_and_left_out_elsewhere_saying_why() -> None:
+    pinned = Pinned("7.0", "build/images/deps/suricata-version")
+    ubuntu = choose_suricata(True, "ubuntu:24.04", "ubuntu", pinned)
+    assert ubuntu == SuricataChoice("7.0", "suricata 7.0 (build/images/deps/suricata-version)")
+    debian = choose_suricata(True, "127.0.0.1:5310/antrea-ci/debian:bookworm", "debian", pinned)
+    assert debian.version == ""
+    assert debian.line == (
+        "suricata left out: 127.0.0.1:5310/antrea-ci/debian:bookworm is debian, and Suricata "
+        "comes from an Ubuntu PPA"
+    )
+    assert choose_suricata(False, "ubuntu:24.04", "ubuntu", pinned) == SuricataChoice(
+        "", "suricata left out (--suricata=false)"
+    )
+    versions = tree_versions({}, pins())
+    assert "suricata left out (--suricata=false)" in versions.lines(
+        "suricata left out (--suricata=false)"
+    )
