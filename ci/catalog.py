@@ -18,3 +18,14 @@ IMAGE_NAMES = {
 RELEASED = ("agent", "controller", "flow_aggregator")
 # The OVS and base images, which publish-base pushes and later builds reuse.
 BASES = ("ovs", "base")
+
+
+def local_name(image: str) -> str:
+    """The name upstream's make targets leave an image under in the local Docker daemon,
+    e.g. antrea/antrea-agent-ubuntu:latest (`image` is a repository name of IMAGE_NAMES)."""
+    return f"antrea/{image}:latest"
+
+
+def local_names() -> dict[str, str]:
+    """The released images `build --load` puts into Docker: field of Images -> local name."""
+    return {name: local_name(IMAGE_NAMES[name]) for name in RELEASED}

@@ -18,7 +18,8 @@ from dagger import dag
 
 from ci.baseline import BaselineError, compare, comparison_table, load_timings
 from ci.build import BuildFailure, ImageError
-from ci.catalog import BASES, IMAGE_NAMES
+from ci.catalog import BASES, IMAGE_NAMES, local_names
+from ci.docker_load import DockerLoadError, load_image
 from ci.doctor import exit_code, report
 from ci.engine import engine_connection
 from ci.errors import silent_exec_hint
@@ -165,7 +166,21 @@ def _write_timings(times: StageTimes, path: Path | None) -> None:
     print(f"timings in {target}", file=sys.stderr)
 
 
-async def _build(antrea: Antrea, platforms: list[str], output: Path, times: StageTimes) -> None:
+async def _load(output: Path, platform: str, times: StageTimes, emulated: bool) -> None:
+    """Load a platform's released images into the local Docker daemon under upstream's names."""
+    started = time.monotonic()
+    for name, local in local_names().items():
+        await load_image(output / tarball_name(IMAGE_NAMES[name], platform), local)
+        print(f"loaded {local} ({platform})", file=sys.stderr, flush=True)
+    _stage_done(times, platform, "load", started, emulated)
+
+
+async def _build(
+    antrea: Antrea, platforms: list[str], output: Path, times: StageTimes, load: bool = False
+) -> None:
+    """Build the platforms concurrently, export their tarballs and, with `load`, load them
+    into Docker (one platform only: Docker keeps one platform per name)."""
+
     async def one(requested: str) -> None:
         started = time.monotonic()
         images = await antrea.build_images(requested)
@@ -185,6 +200,8 @@ async def _build(antrea: Antrea, platforms: list[str], output: Path, times: Stag
             container = getattr(images, name)
             await container.export(str(output / tarball_name(IMAGE_NAMES[name], platform)))
         _stage_done(times, platform, "export", started, emulated)
+        if load:
+            await _load(output, platform, times, emulated)
 
     async with anyio.create_task_group() as group:
         for platform in platforms or [""]:
@@ -208,9 +225,22 @@ def build(
     iptables_wrapper_source: WrapperSourceOption = None,
     base_registry: BaseRegistryOption = "",
     timings: TimingsOption = None,
+    load: Annotated[
+        bool,
+        typer.Option(
+            "--load",
+            help="Then load agent, controller and flow-aggregator into the local Docker "
+            "daemon as antrea/<name>:latest (one platform only).",
+        ),
+    ] = False,
 ) -> None:
     """Build the four images for each platform, concurrently, into OCI tarballs."""
     platforms = _platforms(platform)
+    if load and len(platforms) > 1:
+        raise typer.BadParameter(
+            "--load takes one platform: Docker keeps one platform per image name",
+            param_hint="--platform",
+        )
     output.mkdir(parents=True, exist_ok=True)
     times = StageTimes("build")
 
@@ -226,7 +256,7 @@ def build(
 
     async def run() -> None:
         async with engine_connection():
-            await _build(inputs.antrea(), platforms, output, times)
+            await _build(inputs.antrea(), platforms, output, times, load)
 
     _run(run)
     print(times.table())
@@ -579,6 +609,7 @@ def _run(main: Callable[[], Awaitable[None]]) -> None:
         PublishError,
         ImageReferenceError,
         OvsTarballError,
+        DockerLoadError,
     ) as group:
         for error in group.exceptions:
             print(f"error: {error}", file=sys.stderr)
