@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from ci.errors import first_line
 from ci.platforms import Platform
 from ci.references import Repository
 from ci.registry import Descriptor, RegistryClient, RegistryError, http_client
+from ci.retry import DEFAULT_POLICY, RetryPolicy, Transient, retry, transient_reason
 
 REFUSALS = ("401", "unauthorized", "authentication required", "denied")
 
@@ -55,27 +57,48 @@ async def push(
     repository: Repository,
     tag: str,
     credentials: Sequence[Credential],
+    policy: RetryPolicy = DEFAULT_POLICY,
 ) -> str:
     """Push one image (one or several platforms) as repository:tag.
 
-    Returns the reference with its digest. A refusal becomes a PublishError naming the
-    registry and the reason.
+    Returns the reference with its digest. A transient failure of the registry or the
+    network (5xx, 429, a reset connection, a timeout) is retried with the policy's bounded
+    backoff, one line on stderr per retry; a refusal becomes a PublishError naming the
+    registry and the reason at once.
     """
     reference = repository.tagged(tag)
     containers = [
         _authenticated(variants[platform], credentials, repository.registry)
         for platform in sorted(variants)
     ]
+
+    async def attempt() -> str:
+        try:
+            if len(containers) == 1:
+                return await containers[0].publish(reference)
+            carrier = _authenticated(dag.container(), credentials, repository.registry)
+            return await carrier.publish(reference, platform_variants=containers)
+        except dagger.QueryError as error:
+            reason = first_line(await _scrubbed(str(error), credentials))
+            if any(word in reason.lower() for word in REFUSALS):
+                raise _refusal(repository, reference, credentials) from None
+            if transient_reason(reason) is not None:
+                raise Transient(reason) from None
+            raise PublishError(f"pushing {reference} failed: {reason}") from None
+
+    def note(next_attempt: int, attempts: int, reason: str) -> None:
+        print(
+            f"retrying push of {reference} (attempt {next_attempt}/{attempts}): {reason}",
+            file=sys.stderr,
+            flush=True,
+        )
+
     try:
-        if len(containers) == 1:
-            return await containers[0].publish(reference)
-        carrier = _authenticated(dag.container(), credentials, repository.registry)
-        return await carrier.publish(reference, platform_variants=containers)
-    except dagger.QueryError as error:
-        reason = first_line(await _scrubbed(str(error), credentials))
-        if any(word in reason.lower() for word in REFUSALS):
-            raise _refusal(repository, reference, credentials) from None
-        raise PublishError(f"pushing {reference} failed: {reason}") from None
+        return await retry(attempt, policy, on_retry=note)
+    except Transient as failure:
+        raise PublishError(
+            f"pushing {reference} failed after {failure.attempts} attempt(s): {failure.reason}"
+        ) from None
 
 
 def _refusal(

@@ -11,7 +11,8 @@ import hashlib
 import json
 import re
 import ssl
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,15 @@ import httpx
 
 from ci.platforms import Platform
 from ci.references import Repository
+from ci.retry import (
+    DEFAULT_POLICY,
+    RetryPolicy,
+    Transient,
+    retry,
+    retry_after_seconds,
+    retryable_exception,
+    retryable_status,
+)
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -104,15 +114,26 @@ def platform_of(document: dict[str, Any]) -> Platform:
 
 
 class RegistryClient:
-    """Reads and writes manifests of one registry, with basic or bearer token auth."""
+    """Reads and writes manifests of one registry, with basic or bearer token auth; retries
+    transient failures (ci/retry.py), printing one line per retry (to stderr by default)."""
 
     def __init__(
-        self, http: httpx.AsyncClient, registry: str, username: str = "", password: str = ""
+        self,
+        http: httpx.AsyncClient,
+        registry: str,
+        username: str = "",
+        password: str = "",
+        policy: RetryPolicy = DEFAULT_POLICY,
+        on_retry: Callable[[str], None] | None = None,
     ) -> None:
         self._http = http
         self._registry = registry
         self._basic = (username, password) if username else None
         self._tokens: dict[str, str] = {}
+        self._policy = policy
+        self._on_retry = on_retry or _to_stderr
+        self.retries = 0
+        """How many requests were retried (transient failures the client got over)."""
 
     async def _authorize(self, response: httpx.Response, scope: str) -> str:
         scheme, params = parse_challenge(response.headers.get("www-authenticate", ""))
@@ -123,6 +144,12 @@ class RegistryClient:
             if "service" in params:
                 query["service"] = params["service"]
             token = await self._http.get(params["realm"], params=query, auth=self._basic)
+            if retryable_status(token.status_code):
+                raise Transient(
+                    f"the token service of {self._registry} answered {token.status_code} "
+                    f"{token.reason_phrase}",
+                    retry_after_seconds(token.headers.get("retry-after")),
+                )
             if token.status_code != 200:
                 raise RegistryError(
                     f"the token service of {self._registry} answered {token.status_code} "
@@ -133,14 +160,48 @@ class RegistryClient:
             return "Bearer " + str(body.get("token") or body.get("access_token"))
         raise self._refused(response)
 
-    def _refused(self, response: httpx.Response) -> RegistryError:
+    def _refused(
+        self, response: httpx.Response, repository: Repository | None = None, what: str = ""
+    ) -> RegistryError:
+        where = f"{self._registry}/{repository.path}" if repository else self._registry
         return RegistryError(
-            f"{self._registry} answered {response.status_code} {response.reason_phrase}",
+            f"{where} answered {response.status_code} {response.reason_phrase}"
+            + (f" to {what}" if what else ""),
             refused=response.status_code in (401, 403),
         )
 
     async def _send(
-        self, method: str, repository: Repository, path: str, **kwargs: Any
+        self, method: str, repository: Repository, path: str, what: str, **kwargs: Any
+    ) -> httpx.Response:
+        """One request, retried while it fails for a moment (5xx, 429, a reset connection);
+        a refusal raises at once, the last transient failure once the retries run out."""
+
+        async def attempt() -> httpx.Response:
+            response = await self._send_once(method, repository, path, what, **kwargs)
+            if retryable_status(response.status_code):
+                raise Transient(
+                    f"{self._registry} answered {response.status_code} {response.reason_phrase}",
+                    retry_after_seconds(response.headers.get("retry-after")),
+                )
+            return response
+
+        def note(next_attempt: int, attempts: int, reason: str) -> None:
+            self.retries += 1
+            self._on_retry(
+                f"retrying {what} of {self._registry}/{repository.path} "
+                f"(attempt {next_attempt}/{attempts}): {reason}"
+            )
+
+        try:
+            return await retry(attempt, self._policy, on_retry=note)
+        except Transient as failure:
+            raise RegistryError(
+                f"{what} of {self._registry}/{repository.path} failed after "
+                f"{failure.attempts} attempt(s): {failure.reason}"
+            ) from None
+
+    async def _send_once(
+        self, method: str, repository: Repository, path: str, what: str, **kwargs: Any
     ) -> httpx.Response:
         url = f"{base_url(self._registry)}/v2/{repository.path}/{path}"
         writes = method in ("PUT", "POST")
@@ -155,17 +216,25 @@ class RegistryClient:
                 headers["Authorization"] = self._tokens[scope]
                 response = await self._http.request(method, url, headers=headers, **kwargs)
         except httpx.HTTPError as error:
-            raise RegistryError(f"cannot reach {self._registry}: {error!r}") from None
+            if retryable_exception(error):
+                raise Transient(
+                    f"the connection to {self._registry} failed: {type(error).__name__}: {error}"
+                ) from None
+            raise RegistryError(
+                f"cannot reach {self._registry}: {type(error).__name__}: {error}"
+            ) from None
         if response.status_code in (401, 403):
-            raise self._refused(response)
+            raise self._refused(response, repository, what)
         return response
 
     async def _get(self, repository: Repository, path: str, what: str) -> httpx.Response:
-        response = await self._send("GET", repository, path, headers={"Accept": ACCEPTED})
+        response = await self._send(
+            "GET", repository, path, f"reading the {what}", headers={"Accept": ACCEPTED}
+        )
         if response.status_code == 404:
             raise RegistryError(f"{repository} has no {what}")
         if response.status_code != 200:
-            raise self._refused(response)
+            raise self._refused(response, repository, f"reading the {what}")
         return response
 
     async def platform_manifest(
@@ -195,9 +264,11 @@ class RegistryClient:
         """Whether the credentials may push to the repository: start a blob upload and leave
         it (nothing is written; registries purge abandoned uploads, and cancelling one would
         need the delete right)."""
-        response = await self._send("POST", repository, "blobs/uploads/")
+        response = await self._send(
+            "POST", repository, "blobs/uploads/", "checking the right to push"
+        )
         if response.status_code != 202:
-            raise self._refused(response)
+            raise self._refused(response, repository, "checking the right to push")
 
     async def put_index(
         self, repository: Repository, tag: str, entries: Sequence[Descriptor]
@@ -208,6 +279,7 @@ class RegistryClient:
             "PUT",
             repository,
             f"manifests/{tag}",
+            f"pushing the index {tag}",
             headers={"Content-Type": OCI_INDEX},
             content=document,
         )
@@ -215,7 +287,18 @@ class RegistryClient:
             raise RegistryError(
                 f"{repository}:{tag} was refused: {response.status_code} {response.text[:200]}"
             )
-        return digest_of(document)
+        digest = digest_of(document)
+        stored = response.headers.get("docker-content-digest")
+        if stored and stored != digest:
+            raise RegistryError(
+                f"{repository}:{tag} was stored as {stored}, not as the pushed index {digest} "
+                "(digest mismatch)"
+            )
+        return digest
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _json(response: httpx.Response, what: str) -> dict[str, Any]:
