@@ -176,14 +176,19 @@ async def _load(output: Path, platform: str, times: StageTimes, emulated: bool) 
 
 
 async def _build(
-    antrea: Antrea, platforms: list[str], output: Path, times: StageTimes, load: bool = False
+    antrea: Antrea,
+    platforms: list[str],
+    output: Path,
+    times: StageTimes,
+    load: bool = False,
+    suricata: bool = True,
 ) -> None:
     """Build the platforms concurrently, export their tarballs and, with `load`, load them
     into Docker (one platform only: Docker keeps one platform per name)."""
 
     async def one(requested: str) -> None:
         started = time.monotonic()
-        images = await antrea.build_images(requested)
+        images = await antrea.build_images(requested, suricata)
         platform, emulated = images.platform, images.emulated
         if not times.versions:
             times.versions = images.versions
@@ -233,8 +238,15 @@ def build(
             "daemon as antrea/<name>:latest (one platform only).",
         ),
     ] = False,
+    suricata: Annotated[
+        bool,
+        typer.Option(
+            help="Suricata in the base image, from its Ubuntu PPA (left out, saying so, on "
+            "another distribution)."
+        ),
+    ] = True,
 ) -> None:
-    """Build the four images for each platform, concurrently, into OCI tarballs."""
+    """Build every image for each platform, concurrently, into OCI tarballs."""
     platforms = _platforms(platform)
     if load and len(platforms) > 1:
         raise typer.BadParameter(
@@ -256,7 +268,7 @@ def build(
 
     async def run() -> None:
         async with engine_connection():
-            await _build(inputs.antrea(), platforms, output, times, load)
+            await _build(inputs.antrea(), platforms, output, times, load, suricata)
 
     _run(run)
     print(times.table())

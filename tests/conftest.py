@@ -11,6 +11,11 @@ from ci.engine import engine_connection
 from tests.testbed import OfflineTestBed, require_testbed
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that restart the engine run first: no connection of the session is open yet."""
+    items.sort(key=lambda item: item.get_closest_marker("restarts_engine") is None)
+
+
 @pytest.fixture(scope="session")
 def testbed() -> OfflineTestBed:
     """The offline test bed; a test that needs it fails when it is not up."""

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import time
-import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,15 +87,16 @@ def wait_for_engine(name: str, seconds: float = 120) -> None:
         time.sleep(1)
 
 
-@contextlib.contextmanager
-def second_engine(purpose: str) -> Iterator[tuple[str, dict[str, str]]]:
-    """An engine container of its own for a test that restarts engines: (name, env for up).
+def engine_container() -> str:
+    """The test bed's engine container, as up announced it (docker-container://NAME)."""
+    runner = os.environ.get("_EXPERIMENTAL_DAGGER_RUNNER_HOST", "")
+    scheme, _, name = runner.partition("://")
+    if scheme != "docker-container" or not name:
+        pytest.fail(f"the test bed's engine is not a Docker container: {runner!r}", pytrace=False)
+    return name
 
-    It shares the test bed's registries and seeds; container and volume go afterwards.
-    """
-    name = f"antrea-ci-engine-{purpose}-{uuid.uuid4().hex[:8]}"
-    try:
-        yield name, {**os.environ, "ANTREA_CI_ENGINE_NAME": name}
-    finally:
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
-        subprocess.run(["docker", "volume", "rm", "-f", f"{name}-state"], capture_output=True)
+
+def restart_engine(name: str) -> None:
+    """Restart the engine container as up does (a clean stop first), and wait for it."""
+    subprocess.run(["docker", "restart", "-t", "300", name], capture_output=True, check=True)
+    wait_for_engine(name)

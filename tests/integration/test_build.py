@@ -231,11 +231,15 @@ async def test_cli_writes_one_oci_tarball_per_image(
         str(FIXTURES / "iptables-wrappers-mini"),
         "--timings",
         str(tmp_path / "timings.json"),
+        "--no-suricata",
     ]
     result = await anyio.run_process(command, check=False)
     stdout, stderr = result.stdout.decode(), result.stderr.decode()
     assert result.returncode == 0, stderr
     assert "[linux/arm64] ovs done in" in stderr
+    versions = next(line for line in stderr.splitlines() if line.startswith("versions: "))
+    assert versions.startswith("versions: ovs 3.7.1 (build/images/deps/ovs-version); ")
+    assert "; suricata left out (--suricata=false); " in versions
     assert stdout.splitlines()[0].split() == ["stage", "linux/arm64"]
     assert any(line.startswith("total") for line in stdout.splitlines())
     names = (
@@ -252,6 +256,7 @@ async def test_cli_writes_one_oci_tarball_per_image(
     # already built by the `built` fixture, so served from the cache.
     timings = json.loads((tmp_path / "timings.json").read_text())
     assert timings["command"] == "build"
+    assert timings["versions"] == versions.removeprefix("versions: ").split("; ")
     stages = {stage["stage"]: stage for stage in timings["stages"]}
     assert list(stages) == [
         "plan",

@@ -1,26 +1,27 @@
 """The engine's cache survives what users do: a new session, an engine restart (issue 15).
 
-A second engine container of the test bed (so the shared engine's sessions are not cut)
-builds the fixture for linux/amd64 with the CLI, then again in a new session, then again
-after `docker restart`: the rebuilds must be served from the cache, and the engine must not
-wipe its cache index on the restart.
+The CLI builds the fixture for linux/amd64, then again in a new session, then again after
+the test bed's engine restarted (as up and down stop it): the rebuilds must be served from
+the cache, and the engine must not wipe its cache index on the restart.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.inputs import WRAPPER_FIXTURE, antrea_checkout, ovs_tarball
-from tests.testbed import OfflineTestBed, run_up, second_engine, up_exports, wait_for_engine
+from tests.testbed import OfflineTestBed, engine_container, restart_engine
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.restarts_engine]
 
-IMAGE_STAGES = ("ovs", "base", "agent", "controller")
+IMAGE_STAGES = ("ovs", "base", "agent", "controller", "flow_aggregator")
 # What the engine logs when it starts without a clean cache index and throws the cache away.
 WIPED = ("marked unclean", "local cache state invalid")
 
@@ -57,21 +58,19 @@ def test_rebuilds_hit_the_cache_in_a_new_session_and_after_an_engine_restart(
     testbed: OfflineTestBed, tmp_path: Path
 ) -> None:
     checkout, tarball = antrea_checkout(tmp_path), ovs_tarball(tmp_path)
-    with second_engine("cache") as (name, up_env):
-        up = run_up(up_env)
-        assert up.returncode == 0, up.stderr
-        env = {**up_env, **up_exports(up.stdout)}
-        _build(env, checkout, tarball, tmp_path, "cold")
-        warm = _build(env, checkout, tarball, tmp_path, "warm")
-        assert {stage: warm[stage]["cache"] for stage in IMAGE_STAGES} == dict.fromkeys(
-            IMAGE_STAGES, "likely-hit"
-        )
-        # As up and down stop it: time for the engine to write its cache index.
-        subprocess.run(["docker", "restart", "-t", "300", name], capture_output=True, check=True)
-        wait_for_engine(name)
-        restarted = _build(env, checkout, tarball, tmp_path, "restarted")
-        assert {stage: restarted[stage]["cache"] for stage in IMAGE_STAGES} == dict.fromkeys(
-            IMAGE_STAGES, "likely-hit"
-        )
-        logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True).stderr
-        assert not [line for line in logs.splitlines() if any(w in line for w in WIPED)]
+    name = engine_container()
+    env = dict(os.environ)
+    _build(env, checkout, tarball, tmp_path, "first")
+    warm = _build(env, checkout, tarball, tmp_path, "warm")
+    assert {stage: warm[stage]["cache"] for stage in IMAGE_STAGES} == dict.fromkeys(
+        IMAGE_STAGES, "likely-hit"
+    )
+    restarted_at = time.time()
+    restart_engine(name)
+    restarted = _build(env, checkout, tarball, tmp_path, "restarted")
+    assert {stage: restarted[stage]["cache"] for stage in IMAGE_STAGES} == dict.fromkeys(
+        IMAGE_STAGES, "likely-hit"
+    )
+    since = ["docker", "logs", "--since", str(int(restarted_at)), name]
+    logs = subprocess.run(since, capture_output=True, text=True, check=True).stderr
+    assert not [line for line in logs.splitlines() if any(w in line for w in WIPED)]
