@@ -39,12 +39,14 @@ MAINTAINER = "Antrea <projectantrea-dev@googlegroups.com>"
 
 # ovs/Dockerfile stage 2: iptables nftables logrotate libstrongswan-standard-plugins, the
 # openvswitch debs, `apt-mark hold *openvswitch*`; base/Dockerfile: ipset jq inotify-tools
-# nftables, suricata (Ubuntu PPA), the iptables wrapper copied to / and installed, the CNI
+# nftables, suricata (Ubuntu PPA), the iptables wrapper installed, the CNI
 # plugins host-local loopback portmap bandwidth in /opt/cni/bin; the agent's Dockerfile
 # copies build/images/scripts/* and four binaries to /usr/local/bin.
 AGENT = ExpectedImage(
     local_bin=frozenset({"antrea-agent", "antrea-cni", "antctl", "antrea-sysctl-init"}),
-    files=frozenset({"/iptables-wrapper", "/iptables-wrapper-installer.sh"}),
+    # base/Dockerfile copies iptables-wrapper to / and runs its installer, which moves it
+    # into /usr/sbin and points the iptables commands at it.
+    files=frozenset({"/usr/sbin/iptables-wrapper"}),
     cni_bin=frozenset({"host-local", "loopback", "portmap", "bandwidth"}),
     packages=frozenset(
         {
