@@ -57,6 +57,8 @@ class Faults:
     delay_share: float = 0.0
     """Answers delayed by delay_seconds."""
     delay_seconds: float = 0.0
+    max_faults: int | None = None
+    """At most this many error answers, 429s and cuts in all; then every request passes."""
 
 
 @dataclass
@@ -243,6 +245,7 @@ class FaultProxy:
         self._target_names = {target, f"localhost:{target_port}", f"127.0.0.1:{target_port}"}
         self._port = port
         self._seen: Counter[str] = Counter()
+        self._injected = 0
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._deadline: asyncio.TimerHandle | None = None
@@ -297,15 +300,25 @@ class FaultProxy:
         error, throttle, cut, delay, status = (draw.random() for _ in range(5))
         wait = self.faults.delay_seconds if delay < self.faults.delay_share else 0.0
         path = target.partition("?")[0]
+        if self.faults.max_faults is not None and self._injected >= self.faults.max_faults:
+            return "", wait
+        fault = self._fault(method, path, error, throttle, cut, status)
+        self._injected += bool(fault)
+        return fault, wait
+
+    def _fault(
+        self, method: str, path: str, error: float, throttle: float, cut: float, status: float
+    ) -> str:
+        """The fault the draws pick for a request ("" for none)."""
         if error < self.faults.error_share:
             statuses = self.faults.error_statuses
-            return str(statuses[int(status * len(statuses))]), wait
+            return str(statuses[int(status * len(statuses))])
         if throttle < self.faults.throttle_share:
-            return "429", wait
+            return "429"
         transfer = _is_upload(method, path) or _is_download(method, path)
         if transfer and cut < self.faults.cut_share:
-            return "cut", wait
-        return "", wait
+            return "cut"
+        return ""
 
     def _location(self, value: str) -> str:
         """A Location that points at the target, made to point at the proxy."""

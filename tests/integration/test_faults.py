@@ -42,8 +42,9 @@ MERGE_MIXES = {
 DAGGER_SEEDS = (21, 22)
 # Short waits where only the decisions matter, not the backoff.
 QUICK = RetryPolicy(base_delay=0.05, max_delay=0.2, retry_after_cap=0.2)
-# The engine's push restarts from the first missing blob: a smaller share than the merge's.
-DAGGER_FAULTS = Faults(error_share=0.15, error_statuses=(503,), cut_share=0.25)
+# Dagger retries a publish whole, and a cut upload often costs it a second attempt (the
+# engine reads the short blob once more): at most two faults per push fit its five attempts.
+DAGGER_FAULTS = Faults(error_share=0.5, error_statuses=(503,), cut_share=0.5, max_faults=2)
 
 
 @dataclass(frozen=True)
