@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -28,6 +29,10 @@ from ci.publishing import Credential, pull
 from ci.references import Repository, parse_repository
 from ci.source import AntreaSource, AntreaTree, check_tree, entries, load_source
 from ci.versions import BuildVersions, SuricataChoice, choose_suricata, pins
+
+# A recipe of an image made from the distribution image: (platform, distro image, binaries,
+# labels) -> the image.
+DistroRecipe = Callable[[Platform, str, dagger.Directory, dict[str, str]], dagger.Container]
 
 # Where an Antrea tree keeps the OVS image's settings.
 OVS_IMAGE_DIR = "build/images/ovs"
@@ -281,19 +286,29 @@ class ImageBuilder:
             base_image, binaries, source.directory, self.labels("antrea-agent", source)
         )
 
+    async def _on_distro(
+        self,
+        recipe: DistroRecipe,
+        title: str,
+        target: Platform,
+        source: AntreaSource,
+        binaries: dagger.Directory,
+    ) -> dagger.Container:
+        """An image the recipe makes of the distribution image, the binaries and labels."""
+        distro = await self.resolved(self.inputs.distro_image, target, "distribution")
+        return recipe(target, distro, binaries, self.labels(title, source))
+
     async def controller(
         self, target: Platform, source: AntreaSource, binaries: dagger.Directory
     ) -> dagger.Container:
-        distro = await self.resolved(self.inputs.distro_image, target, "distribution")
-        labels = self.labels("antrea-controller", source)
-        return controller_recipe.image(target, distro, binaries, labels)
+        recipe = controller_recipe.image
+        return await self._on_distro(recipe, "antrea-controller", target, source, binaries)
 
     async def flow_aggregator(
         self, target: Platform, source: AntreaSource, binaries: dagger.Directory
     ) -> dagger.Container:
-        distro = await self.resolved(self.inputs.distro_image, target, "distribution")
-        labels = self.labels("flow-aggregator", source)
-        return flow_aggregator_recipe.image(target, distro, binaries, labels)
+        recipe = flow_aggregator_recipe.image
+        return await self._on_distro(recipe, "flow-aggregator", target, source, binaries)
 
     async def images(self, platform: str = "", suricata: bool = True) -> Images:
         """Every image of one platform."""
