@@ -437,7 +437,7 @@ def publish(
     base_registry: BaseRegistryOption = "",
     timings: TimingsOption = None,
 ) -> None:
-    """Build agent and controller for every platform, then push multi-arch images."""
+    """Build the released images for every platform, then push multi-arch images."""
     platforms = _platforms(platform) or None
     _publish_command(
         BuildInputs(

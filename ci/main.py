@@ -103,7 +103,7 @@ class Antrea:
 
     @function
     async def binaries(self, platform: PlatformArg = "") -> dagger.Directory:
-        """The agent and controller Go binaries for one platform, cross-compiled natively."""
+        """The Go binaries of the released images for one platform, cross-compiled natively."""
         builder = self._builder()
         return builder.binaries(await builder.platform(platform), await builder.source())
 
