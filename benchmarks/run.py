@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -29,6 +30,7 @@ from benchmarks.figures import Comparison, Figure, markdown_table
 from ci.build import ANTREA_COMMANDS
 from ci.engine import engine_connection
 from ci.images import golang
+from ci.images import unit_tests as unit_tests_recipe
 from ci.main import Antrea
 from ci.platforms import Platform, default_platforms, parse_platform
 from ci.source import check_tree, load_source
@@ -37,6 +39,7 @@ from tests.testbed import OfflineTestBed, require_testbed
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 CHANGED_FILE = "cmd/antrea-agent/main.go"
+TEST_PACKAGES = ["./pkg/util/..."]
 
 
 async def prune() -> None:
@@ -200,6 +203,42 @@ class Benchmarks:
                 self.add(memory[name], peak)
         self.comparisons.append(Comparison("three platforms", sequential, concurrent))
 
+    async def unit_tests(self, runs: int) -> None:
+        """5. Unit tests of a fixed package set on each platform, cold; on linux/arm64 the
+        test binaries compiled natively (as `test` does) against compiled under emulation."""
+        packages = " ".join(TEST_PACKAGES)
+        arm64 = parse_platform("linux/arm64")
+        per_platform = {
+            str(platform): self.figure(f"unit tests {packages} on {platform}, cold")
+            for platform in default_platforms()
+        }
+        emulated_compile = self.figure(
+            f"unit tests {packages} on {arm64}, cold, compiled under emulation"
+        )
+
+        async def as_test_does(platform: str) -> None:
+            outcome = await self.antrea().unit_tests(platform, TEST_PACKAGES)
+            print(f"{platform} (compiled on {outcome.compiled_on}): {outcome.summary}")
+
+        async def compiled_in_target() -> None:
+            tree = dag.host().directory(str(self.tree))
+            source = await load_source(await check_tree(tree), self.testbed.go_image)
+            command = unit_tests_recipe.go_test_command(TEST_PACKAGES, race=False)
+            ran = unit_tests_recipe.run_unit_tests(
+                arm64, self.testbed.go_image, source.directory, command
+            )
+            print(f"{arm64} (compiled there): go test exited {await ran.exit_code()}")
+
+        for _ in range(runs):
+            for platform, figure in per_platform.items():
+                await prune()
+                self.add(figure, await timed(partial(as_test_does, platform)))
+            await prune()
+            self.add(emulated_compile, await timed(compiled_in_target))
+        self.comparisons.append(
+            Comparison("unit tests compiled natively", emulated_compile, per_platform[str(arm64)])
+        )
+
 
 def machine() -> str:
     """The machine the figures come from."""
@@ -218,7 +257,7 @@ def machine() -> str:
     )
 
 
-SECTIONS = ("go", "build", "platforms")
+SECTIONS = ("go", "build", "platforms", "tests")
 
 
 def main(
@@ -236,7 +275,7 @@ def main(
         list[str] | None,
         typer.Option(
             help="Only these: go (1. cross against emulated), build (2. one platform), "
-            "platforms (3. and 4.); repeatable."
+            "platforms (3. and 4.), tests (5. unit tests); repeatable."
         ),
     ] = None,
     write: Annotated[
@@ -266,6 +305,8 @@ def main(
                 await bench.one_platform(runs)
             if "platforms" in chosen:
                 await bench.three_platforms(three_platform_runs)
+            if "tests" in chosen:
+                await bench.unit_tests(runs)
 
         anyio.run(measure)
     table = markdown_table(bench.figures, bench.comparisons)

@@ -24,7 +24,7 @@ from ci.doctor import exit_code, report
 from ci.engine import engine_connection
 from ci.errors import silent_exec_hint
 from ci.images.ovs import OvsTarballError
-from ci.images.unit_tests import RACE_MODES
+from ci.images.unit_tests import RACE_MODES, RaceDetectorUnavailable
 from ci.main import Antrea
 from ci.matrix import ci_matrix
 from ci.platforms import PlatformError, configured_platforms, parse_platform, runs_natively
@@ -313,8 +313,10 @@ def test(
                 await outcome.junit.export(str(junit))
             if coverage and outcome.coverage:
                 await outcome.coverage.export(str(coverage))
-            state = "on" if outcome.race else "off"
-            print(f"{outcome.platform} (race detector {state}): {outcome.summary}")
+            how = f"race detector {'on' if outcome.race else 'off'}"
+            if outcome.compiled_on != outcome.platform:
+                how += f", compiled on {outcome.compiled_on}"
+            print(f"{outcome.platform} ({how}): {outcome.summary}")
             if outcome.note:
                 print(outcome.note)
             for name in [*outcome.failed_tests, *outcome.failed_packages]:
@@ -617,6 +619,7 @@ def _run(main: Callable[[], Awaitable[None]]) -> None:
         SourceError,
         ImageError,
         UnitTestFailure,
+        RaceDetectorUnavailable,
         BuildFailure,
         PublishError,
         ImageReferenceError,

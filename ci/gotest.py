@@ -82,7 +82,8 @@ def parse_go_test_json(lines: Iterable[str]) -> TestReport:
             continue
         if not isinstance(event, dict):
             continue
-        name = event.get("Package") or event.get("ImportPath", "")
+        # Build events name "PKG [PKG.test]" when the package's test build failed.
+        name = event.get("Package") or event.get("ImportPath", "").split(" [")[0]
         package = packages.setdefault(name, PackageResult(name))
         action = event.get("Action", "")
         test_name = event.get("Test")

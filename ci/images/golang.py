@@ -57,7 +57,8 @@ def go_builder(
     )
 
 
-def _cross(container: dagger.Container, platform: Platform) -> dagger.Container:
+def cross_compiling(container: dagger.Container, platform: Platform) -> dagger.Container:
+    """The container with Go's environment set to build for the platform."""
     for name, value in platform.go_env.items():
         container = container.with_env_variable(name, value)
     if not platform.facts.goarm:
@@ -76,7 +77,7 @@ def antrea_binaries(
     """Cross-compile Antrea commands (cmd/<name>) for the platform; one binary per command."""
     packages = [f"./cmd/{name}" for name in commands]
     return (
-        _cross(builder, platform)
+        cross_compiling(builder, platform)
         .with_mounted_directory(SOURCE_DIR, source)
         .with_workdir(SOURCE_DIR)
         .with_exec(["go", "mod", "download"])
@@ -112,7 +113,7 @@ def cni_plugins(
         ]
     )
     return (
-        _cross(builder, platform)
+        cross_compiling(builder, platform)
         .with_workdir("/build/cni-plugins")
         .with_exec(["sh", "-ec", script])
         .directory("/out")
@@ -124,7 +125,7 @@ def iptables_wrapper(
 ) -> dagger.Directory:
     """Build kubernetes-sigs/iptables-wrappers: the wrapper binary and its installer script."""
     return (
-        _cross(builder, platform)
+        cross_compiling(builder, platform)
         .with_mounted_directory(SOURCE_DIR, source)
         .with_workdir(SOURCE_DIR)
         .with_exec(

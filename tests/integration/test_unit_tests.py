@@ -13,6 +13,7 @@ import anyio
 import pytest
 from dagger import dag
 
+from ci.images.unit_tests import RaceDetectorUnavailable
 from ci.main import Antrea
 from ci.unit_testing import UnitTestFailure
 from tests.inputs import FIXTURES, antrea_checkout
@@ -66,21 +67,41 @@ async def test_fixture_tests_pass_with_race_where_go_has_it(
     assert outcome.failed == 0 and outcome.failed_tests == []
     assert outcome.passed >= 6
     assert outcome.race is RACE[platform]
+    # Emulated, only the test binaries run there: they are compiled on the engine's platform.
+    assert outcome.compiled_on == "linux/amd64"
     assert bool(outcome.note) is not RACE[platform]
     logged = race_logs(await outcome.json_report.contents())
     assert f"race detector enabled: {str(RACE[platform]).lower()}" in logged
 
 
-async def test_forcing_race_under_emulation_shows_why_auto_turns_it_off(
+async def test_race_on_under_emulation_is_refused_before_any_build(
     engine: OfflineTestBed, checkout: Path
 ) -> None:
-    antrea = antrea_for(engine, checkout)
-    outcome = await antrea.test_report("linux/arm64", ["./pkg/util/race/..."], race="on")
-    assert outcome.race
-    assert outcome.failed_packages == ["antrea.io/antrea/v2/pkg/util/race"]
-    assert "ThreadSanitizer: unsupported VMA range" in await outcome.json_report.contents()
-    with pytest.raises(UnitTestFailure, match="pkg/util/race"):
-        await antrea.test("linux/arm64", ["./pkg/util/race/..."], race="on")
+    started = time.monotonic()
+    with pytest.raises(RaceDetectorUnavailable, match="emulated linux/arm64 cannot run"):
+        await antrea_for(engine, checkout).test("linux/arm64", ["./pkg/util/race/..."], race="on")
+    assert time.monotonic() - started < 60  # refused up front, not after an emulated compile
+
+
+async def test_emulated_build_failures_and_test_failures_are_named(
+    engine: OfflineTestBed, failing_checkout: Path, tmp_path: Path
+) -> None:
+    tree = tmp_path / "antrea-mini"
+    shutil.copytree(failing_checkout, tree)
+    uncompilable = tree / "pkg/util/uncompilable"
+    uncompilable.mkdir()
+    (uncompilable / "uncompilable_test.go").write_text(
+        'package uncompilable\n\nimport "testing"\n\nfunc TestX(t *testing.T) { unused := 1 }\n'
+    )
+    outcome = await antrea_for(engine, tree).test_report(
+        "linux/arm/v7", ["./pkg/util/..."], extra_flags=["-count=1", "-short"]
+    )
+    assert outcome.emulated and outcome.compiled_on == "linux/amd64"
+    assert {name.rsplit(".", 1)[1] for name in outcome.failed_tests} == FAILING
+    assert outcome.failed_packages == ["antrea.io/antrea/v2/pkg/util/uncompilable"]
+    report = await outcome.json_report.contents()
+    assert "declared and not used: unused" in report
+    assert outcome.passed >= 4
 
 
 async def test_failures_and_panics_are_named_and_reported(

@@ -76,3 +76,27 @@ def test_build_errors_fail_the_package_and_appear_in_junit() -> None:
     assert not report.ok
     assert "syntax error" in junit_xml(report)
     assert "[build failed]" in junit_xml(report)
+
+
+def test_a_failed_test_build_is_one_failed_package_with_its_compiler_output(
+    tmp_path: Path,
+) -> None:
+    tree = tmp_path / "antrea-mini"
+    shutil.copytree(FIXTURES / "antrea-mini", tree)
+    broken = tree / "pkg/util/uncompilable"
+    broken.mkdir()
+    (broken / "uncompilable_test.go").write_text(
+        'package uncompilable\n\nimport "testing"\n\nfunc TestX(t *testing.T) { unused := 1 }\n'
+    )
+    result = subprocess.run(
+        ["go", "test", "-json", "./pkg/util/uncompilable"],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    report = parse_go_test_json(result.stdout.splitlines())
+    name = "antrea.io/antrea/v2/pkg/util/uncompilable"
+    assert [package.name for package in report.failed_packages] == [name]
+    assert "declared and not used: unused" in "".join(report.failed_packages[0].output)

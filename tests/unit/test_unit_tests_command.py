@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from ci.images.unit_tests import COVERAGE_FILE, DEFAULT_PACKAGES, go_test_command, race_decision
-from ci.platforms import parse_platform
+from ci.images.unit_tests import (
+    COVERAGE_FILE,
+    DEFAULT_PACKAGES,
+    RaceDetectorUnavailable,
+    go_test_command,
+    race_decision,
+)
+from ci.platforms import Platform, parse_platform
 
 AMD64, ARM64, ARM = (parse_platform(p) for p in ("linux/amd64", "linux/arm64", "linux/arm/v7"))
 
@@ -14,16 +20,31 @@ def test_race_where_go_has_it_and_the_platform_is_native() -> None:
     assert race_decision(AMD64, native=True) == (True, "")
     assert race_decision(ARM64, native=True) == (True, "")
     on, note = race_decision(ARM, native=True)
-    assert not on and "Go has none for linux/arm/v7" in note
+    assert not on and note == "race detector off: Go has no race detector for linux/arm/v7"
 
 
-def test_no_race_under_emulation_unless_forced() -> None:
+def test_no_race_under_emulation() -> None:
     on, note = race_decision(ARM64, native=False)
     assert not on and "emulated linux/arm64" in note and "ThreadSanitizer" in note
-    assert race_decision(ARM64, native=False, requested="on") == (True, "")
     assert race_decision(AMD64, native=True, requested="off")[0] is False
+    assert race_decision(ARM64, native=False, requested="off")[0] is False
     with pytest.raises(ValueError, match="auto, on or off"):
         race_decision(AMD64, native=True, requested="maybe")
+
+
+@pytest.mark.parametrize(
+    ("platform", "native", "reason"),
+    [
+        (ARM64, False, "emulated linux/arm64 cannot run the race detector"),
+        (ARM, True, "Go has no race detector for linux/arm/v7"),
+    ],
+)
+def test_race_on_is_refused_where_it_cannot_run(
+    platform: Platform, native: bool, reason: str
+) -> None:
+    with pytest.raises(RaceDetectorUnavailable, match=f"^--race on: {reason}"):
+        race_decision(platform, native=native, requested="on")
+    assert race_decision(AMD64, native=True, requested="on") == (True, "")
 
 
 def test_command_line() -> None:
