@@ -10,11 +10,12 @@ from collections.abc import Callable
 from typing import Annotated, Any, cast
 
 import dagger
-from dagger import Doc, field, function, object_type
+from dagger import Doc, Ignore, field, function, object_type
 
 from ci.build import BuildInputs, ImageBuilder, Images
 from ci.publishing import Credential
 from ci.release import RegistryAuth, Release
+from ci.source import UPLOAD_EXCLUDES
 from ci.unit_testing import UnitTests, require_passed, run_unit_tests
 from ci.versions import pins
 
@@ -40,6 +41,9 @@ PlatformsArg = Annotated[
     list[str] | None, Doc("Target platforms (default: those of build/platforms.toml)")
 ]
 LatestArg = Annotated[bool, Doc("Also tag latest")]
+OverwriteArg = Annotated[
+    bool, Doc("Move a release tag (v*) that already holds other content (refused otherwise)")
+]
 PackagesArg = Annotated[
     list[str] | None, Doc("Package patterns (default: cmd, pkg and multicluster, like upstream)")
 ]
@@ -59,6 +63,7 @@ class Antrea:
     source: Annotated[
         dagger.Directory | None,
         Doc("Antrea source tree (default: the pinned upstream release)"),
+        Ignore(UPLOAD_EXCLUDES),
     ] = None
     distro_image: Annotated[str, Doc("Distribution image of the runtime images")] = (
         pins().distro_image
@@ -222,9 +227,10 @@ class Antrea:
         tag: TagArg,
         platforms: PlatformsArg = None,
         latest: LatestArg = False,
+        overwrite: OverwriteArg = False,
     ) -> list[str]:
         """Build every platform, then push one multi-arch image of each released image."""
-        return await Release(self._builder()).publish(namespaces, tag, platforms, latest)
+        return await Release(self._builder()).publish(namespaces, tag, platforms, latest, overwrite)
 
     @never_cached
     async def publish_arch(
@@ -240,12 +246,13 @@ class Antrea:
         tag: TagArg,
         platforms: PlatformsArg = None,
         latest: LatestArg = False,
+        overwrite: OverwriteArg = False,
     ) -> list[str]:
         """Push the multi-arch image of each per-arch tag that publish-arch pushed.
 
         The index references, by digest, the very manifests the per-arch pushes made.
         """
-        return await Release(self._builder()).merge(namespaces, tag, platforms, latest)
+        return await Release(self._builder()).merge(namespaces, tag, platforms, latest, overwrite)
 
     @never_cached
     async def publish_base(

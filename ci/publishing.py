@@ -14,8 +14,16 @@ from dagger import dag
 from ci.errors import first_line
 from ci.platforms import Platform
 from ci.references import Repository
-from ci.registry import Descriptor, RegistryClient, RegistryError, http_client
+from ci.registry import (
+    Descriptor,
+    RegistryClient,
+    RegistryError,
+    digest_of,
+    http_client,
+    index_document,
+)
 from ci.retry import DEFAULT_POLICY, RetryPolicy, Transient, retry, transient_reason
+from ci.tag_guard import TagMoveRefused, TagUpdate, check_updates, unchanged_lines
 
 REFUSALS = ("401", "unauthorized", "authentication required", "denied")
 
@@ -127,18 +135,22 @@ async def push_indexes(
     per_arch_tags: dict[Platform, str],
     tags: Sequence[str],
     credentials: Sequence[Credential],
+    overwrite: bool = False,
 ) -> list[str]:
     """Push, for each image, an index of the manifests its per-arch tags hold, by digest.
 
-    Every per-arch manifest is found and checked, and the right to push to every repository
-    too, before the first index is pushed. Returns the pushed references with their digests.
+    Every per-arch manifest is found and checked, the right to push to every repository
+    too, and no release tag may move (unless overwrite), before the first index is pushed;
+    a tag that already holds the very index is left alone, with a line saying so. Returns
+    the references with their digests.
     """
     async with http_client(60) as http:
         clients: dict[str, RegistryClient] = {}
         for image in images:
             if image.registry not in clients:
                 clients[image.registry] = await _client(http, image.registry, credentials)
-        plans: list[tuple[Repository, list[Descriptor]]] = []
+        plans: dict[str, tuple[Repository, list[Descriptor]]] = {}
+        updates: list[TagUpdate] = []
         for image in images:
             client = clients[image.registry]
             with _publish_errors(image, credentials):
@@ -146,18 +158,27 @@ async def push_indexes(
                     await client.platform_manifest(image, tag, platform)
                     for platform, tag in sorted(per_arch_tags.items())
                 ]
-            plans.append((image, entries))
+                digest = digest_of(index_document(entries))
+                for tag in tags:
+                    reference = image.tagged(tag)
+                    plans[reference] = (image, entries)
+                    current = await client.tag_digest(image, tag)
+                    updates.append(TagUpdate(reference, tag, digest, current))
+        try:
+            pending = check_updates(updates, overwrite)
+        except TagMoveRefused as refused:
+            raise PublishError(str(refused)) from None
         # A read-only token is refused here, before anything is written anywhere.
-        for image in images:
+        for image in {plans[update.reference][0] for update in pending}:
             with _publish_errors(image, credentials):
                 await clients[image.registry].check_push(image)
-        published = []
-        for image, entries in plans:
-            for tag in tags:
-                with _publish_errors(image, credentials):
-                    digest = await clients[image.registry].put_index(image, tag, entries)
-                published.append(f"{image.tagged(tag)}@{digest}")
-        return published
+        for line in unchanged_lines(updates):
+            print(line, file=sys.stderr, flush=True)
+        for update in pending:
+            image, entries = plans[update.reference]
+            with _publish_errors(image, credentials):
+                await clients[image.registry].put_index(image, update.tag, entries)
+        return [f"{update.reference}@{update.digest}" for update in updates]
 
 
 @contextmanager

@@ -260,6 +260,21 @@ class RegistryClient:
             raise RegistryError(f"{repository}:{tag} is a {found} image, not {platform}")
         return Descriptor(media_type, digest_of(response.content), len(response.content), platform)
 
+    async def tag_digest(self, repository: Repository, tag: str) -> str | None:
+        """The digest of the manifest repository:tag holds; None when there is no such tag."""
+        response = await self._send(
+            "GET",
+            repository,
+            f"manifests/{tag}",
+            f"reading the tag {tag}",
+            headers={"Accept": ACCEPTED},
+        )
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._refused(response, repository, f"reading the tag {tag}")
+        return digest_of(response.content)
+
     async def check_push(self, repository: Repository) -> None:
         """Whether the credentials may push to the repository: start a blob upload and leave
         it (nothing is written; registries purge abandoned uploads, and cancelling one would

@@ -49,13 +49,23 @@ class Release:
         return published
 
     async def publish(
-        self, namespaces: list[str], tag: str, platforms: list[str] | None, latest: bool
+        self,
+        namespaces: list[str],
+        tag: str,
+        platforms: list[str] | None,
+        latest: bool,
+        overwrite: bool = False,
     ) -> list[str]:
-        """Every platform built first; then one multi-arch image per image and namespace."""
+        """Every platform built first; then each platform under its per-arch tag, and last
+        the multi-arch tags, once every manifest they name is readable."""
         repositories = [parse_repository(namespace) for namespace in namespaces]
         tags = _tags(tag, latest)
-        built = await self.builder.everywhere(await self.builder.targets(platforms))
-        return await self._push_images(built, repositories, tags)
+        targets = await self.builder.targets(platforms)
+        built = await self.builder.everywhere(targets)
+        per_arch = {target: arch_tag(tag, target) for target in targets}
+        for target in targets:
+            await self._push_images({target: built[target]}, repositories, [per_arch[target]])
+        return await self._push_indexes(repositories, per_arch, tags, overwrite)
 
     async def publish_arch(self, namespaces: list[str], tag: str, platform: str) -> list[str]:
         """One platform under its per-arch tag."""
@@ -65,15 +75,30 @@ class Release:
         return await self._push_images(built, repositories, [arch_tag(tag, target)])
 
     async def merge(
-        self, namespaces: list[str], tag: str, platforms: list[str] | None, latest: bool
+        self,
+        namespaces: list[str],
+        tag: str,
+        platforms: list[str] | None,
+        latest: bool,
+        overwrite: bool = False,
     ) -> list[str]:
         """The multi-arch index of the per-arch tags, by digest."""
         repositories = [parse_repository(namespace) for namespace in namespaces]
         tags = _tags(tag, latest)
         targets = await self.builder.targets(platforms)
         per_arch = {target: arch_tag(tag, target) for target in targets}
+        return await self._push_indexes(repositories, per_arch, tags, overwrite)
+
+    async def _push_indexes(
+        self,
+        repositories: list[Repository],
+        per_arch: dict[Platform, str],
+        tags: list[str],
+        overwrite: bool,
+    ) -> list[str]:
         images = [repo.child(IMAGE_NAMES[image]) for image in RELEASED for repo in repositories]
-        return await push_indexes(images, per_arch, tags, self.builder.inputs.credentials)
+        credentials = self.builder.inputs.credentials
+        return await push_indexes(images, per_arch, tags, credentials, overwrite)
 
     async def publish_base(
         self, namespace: str, platforms: list[str] | None, suricata: bool

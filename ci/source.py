@@ -29,6 +29,10 @@ REQUIRED_COMMANDS = (
     "flow-aggregator",
 )
 REQUIRED_DIRS = ("build/images/scripts",)
+# What of a checkout no stage reads (documentation, GitHub settings, release notes, what
+# `make` built), left out of the upload by the module and the CLI alike. .git stays: the
+# version names the commit and whether the tree changed since.
+UPLOAD_EXCLUDES = [".github", "docs", "CHANGELOG", "bin"]
 
 
 def missing_paths(root: set[str], commands: set[str], scripts_present: bool) -> list[str]:
