@@ -16,13 +16,15 @@ import dagger
 import typer
 from dagger import dag
 
+from ci import export_stamp
 from ci.baseline import BaselineError, compare, comparison_table, load_timings
 from ci.build import BuildFailure, ImageError
 from ci.catalog import BASES, IMAGE_NAMES, local_names
 from ci.docker_load import DockerLoadError, load_image
 from ci.doctor import exit_code, report
 from ci.engine import engine_connection
-from ci.errors import silent_exec_hint
+from ci.errors import ENGINE_GONE, lost_engine_reason, silent_exec_hint
+from ci.export_stamp import ImageIdentity
 from ci.images.ovs import OvsTarballError
 from ci.images.unit_tests import RACE_MODES, RaceDetectorUnavailable
 from ci.main import Antrea
@@ -30,8 +32,9 @@ from ci.matrix import ci_matrix
 from ci.platforms import PlatformError, configured_platforms, parse_platform, runs_natively
 from ci.probes import diagnose
 from ci.publishing import PublishError
-from ci.references import ImageReferenceError
+from ci.references import ImageReferenceError, check_tag, parse_repository
 from ci.report import RAN, StageTimes, tarball_name
+from ci.source import UPLOAD_EXCLUDES
 from ci.unit_testing import UnitTestFailure
 from ci.versions import SourceError, pins
 
@@ -123,7 +126,9 @@ class BuildInputs:
         wrapper = self.iptables_wrapper_source
         # dagger's @object_type constructor is not visible to mypy.
         return Antrea(  # type: ignore[call-arg]
-            source=host.directory(str(self.source)) if self.source else None,
+            source=(
+                host.directory(str(self.source), exclude=UPLOAD_EXCLUDES) if self.source else None
+            ),
             distro_image=self.distro_image,
             go_image=self.go_image,
             ovs_tarball=host.file(str(self.ovs_tarball)) if self.ovs_tarball else None,
@@ -175,6 +180,20 @@ async def _load(output: Path, platform: str, times: StageTimes, emulated: bool) 
     _stage_done(times, platform, "load", started, emulated)
 
 
+async def _identity(container: dagger.Container, platform: str) -> ImageIdentity:
+    """What the image is made of, read from the engine without exporting it."""
+    return ImageIdentity(
+        platform=platform,
+        rootfs_digest=await container.rootfs().digest(),
+        entrypoint=await container.entrypoint(),
+        default_args=await container.default_args(),
+        env=[f"{await e.name()}={await e.value()}" for e in await container.env_variables()],
+        labels={await label.name(): await label.value() for label in await container.labels()},
+        workdir=await container.workdir(),
+        user=await container.user(),
+    )
+
+
 async def _build(
     antrea: Antrea,
     platforms: list[str],
@@ -201,9 +220,19 @@ async def _build(
             pulled = name in BASES and bool(images.bases_from)
             _stage_done(times, platform, name, started, emulated, pulled)
         started = time.monotonic()
+        kept = []
         for name in IMAGE_NAMES:
             container = getattr(images, name)
-            await container.export(str(output / tarball_name(IMAGE_NAMES[name], platform)))
+            tarball = output / tarball_name(IMAGE_NAMES[name], platform)
+            identity = await _identity(container, platform)
+            if export_stamp.unchanged(tarball, identity):
+                kept.append(tarball.name)
+                continue
+            export_stamp.forget(tarball)
+            await container.export(str(tarball))
+            export_stamp.record(tarball, identity)
+        if kept:
+            print(f"unchanged, not exported again: {', '.join(kept)}", file=sys.stderr)
         _stage_done(times, platform, "export", started, emulated)
         if load:
             await _load(output, platform, times, emulated)
@@ -337,11 +366,38 @@ AuthOption = Annotated[
         "from there and handed to the engine as a secret. Repeat per registry.",
     ),
 ]
+
+
+def _checked_namespaces(values: list[str]) -> list[str]:
+    """The namespaces, refused before anything connects or builds when one is invalid."""
+    try:
+        for value in values:
+            parse_repository(value)
+    except ImageReferenceError as error:
+        raise typer.BadParameter(str(error)) from None
+    return values
+
+
+def _checked_tag(value: str) -> str:
+    try:
+        return check_tag(value)
+    except ImageReferenceError as error:
+        raise typer.BadParameter(str(error)) from None
+
+
 NamespaceOption = Annotated[
     list[str],
-    typer.Option("--namespace", help="REGISTRY/NAMESPACE to push to; repeat for several."),
+    typer.Option(
+        "--namespace",
+        help="REGISTRY/NAMESPACE to push to; repeat for several.",
+        callback=_checked_namespaces,
+    ),
 ]
-TagOption = Annotated[str, typer.Option(help="Image tag, e.g. v2.7.0.")]
+TagOption = Annotated[str, typer.Option(help="Image tag, e.g. v2.7.0.", callback=_checked_tag)]
+OverwriteOption = Annotated[
+    bool,
+    typer.Option(help="Move a release tag (v*) that already holds other content."),
+]
 
 
 def parse_auth(text: str) -> tuple[str, str, str, str]:
@@ -430,6 +486,7 @@ def publish(
     source: SourceOption = None,
     platform: PlatformOption = None,
     latest: Annotated[bool, typer.Option(help="Also tag latest.")] = False,
+    overwrite: OverwriteOption = False,
     auth: AuthOption = None,
     distro_image: DistroImageOption = PINS.distro_image,
     go_image: GoImageOption = "",
@@ -452,7 +509,7 @@ def publish(
             allow_ovs_version_mismatch,
         ),
         auth,
-        lambda antrea: antrea.publish(namespace, tag, platforms, latest),
+        lambda antrea: antrea.publish(namespace, tag, platforms, latest, overwrite),
         command="publish",
         platforms=platforms or CONFIGURED,
         timings=timings,
@@ -500,6 +557,7 @@ def merge(
     tag: TagOption,
     platform: PlatformOption = None,
     latest: Annotated[bool, typer.Option(help="Also tag latest.")] = False,
+    overwrite: OverwriteOption = False,
     auth: AuthOption = None,
     timings: TimingsOption = None,
 ) -> None:
@@ -508,7 +566,7 @@ def merge(
     _publish_command(
         BuildInputs(),
         auth,
-        lambda antrea: antrea.merge(namespace, tag, platforms, latest),
+        lambda antrea: antrea.merge(namespace, tag, platforms, latest, overwrite),
         command="merge",
         platforms=platforms or CONFIGURED,
         timings=timings,
@@ -518,7 +576,13 @@ def merge(
 
 @app.command("publish-base")
 def publish_base(
-    namespace: Annotated[str, typer.Option(help="REGISTRY/NAMESPACE of the base images.")],
+    namespace: Annotated[
+        str,
+        typer.Option(
+            help="REGISTRY/NAMESPACE of the base images.",
+            callback=lambda value: _checked_namespaces([value])[0],
+        ),
+    ],
     source: SourceOption = None,
     platform: PlatformOption = None,
     auth: AuthOption = None,
@@ -610,34 +674,53 @@ def baseline_compare(
         raise typer.Exit(1)
 
 
+# Errors the user can fix: each ends in one line and exit 1.
+USER_ERRORS = (
+    PlatformError,
+    SourceError,
+    ImageError,
+    UnitTestFailure,
+    RaceDetectorUnavailable,
+    BuildFailure,
+    PublishError,
+    ImageReferenceError,
+    OvsTarballError,
+    DockerLoadError,
+)
+
+
+def _leaves(error: BaseException) -> list[BaseException]:
+    """The exceptions inside an exception group (nested ones too), or the error itself."""
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
+    return [error]
+
+
+def _say_failure(failure: BaseException) -> None:
+    print(f"error: {failure}", file=sys.stderr)
+    if isinstance(failure, dagger.ExecError):
+        print(f"command: {' '.join(failure.command)}", file=sys.stderr)
+        print(failure.stderr.rstrip()[-4000:], file=sys.stderr)
+        hint = silent_exec_hint(failure.stdout, failure.stderr)
+        if hint:
+            print(hint, file=sys.stderr)
+
+
 def _run(main: Callable[[], Awaitable[None]]) -> None:
-    """Run an async entry point; errors the user can fix end in one line and exit 1."""
+    """Run an async entry point; errors the user can fix end in one line each and exit 1,
+    a lost engine in one line whatever else failed with it."""
     try:
         anyio.run(main)
-    except* (
-        PlatformError,
-        SourceError,
-        ImageError,
-        UnitTestFailure,
-        RaceDetectorUnavailable,
-        BuildFailure,
-        PublishError,
-        ImageReferenceError,
-        OvsTarballError,
-        DockerLoadError,
-    ) as group:
-        for error in group.exceptions:
-            print(f"error: {error}", file=sys.stderr)
-        raise typer.Exit(1) from None
-    except* dagger.DaggerError as failures:
-        for failure in failures.exceptions:
-            print(f"error: {failure}", file=sys.stderr)
-            if isinstance(failure, dagger.ExecError):
-                print(f"command: {' '.join(failure.command)}", file=sys.stderr)
-                print(failure.stderr.rstrip()[-4000:], file=sys.stderr)
-                hint = silent_exec_hint(failure.stdout, failure.stderr)
-                if hint:
-                    print(hint, file=sys.stderr)
+    except Exception as error:
+        failures = _leaves(error)
+        lost = [reason for reason in map(lost_engine_reason, failures) if reason]
+        if lost:
+            print(f"error: {ENGINE_GONE.format(reason=lost[0])}", file=sys.stderr)
+            raise typer.Exit(1) from None
+        if not all(isinstance(f, (*USER_ERRORS, dagger.DaggerError)) for f in failures):
+            raise
+        for failure in failures:
+            _say_failure(failure)
         raise typer.Exit(1) from None
 
 

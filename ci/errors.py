@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dagger
+from gql.transport import exceptions as transport
+
 
 def first_line(text: str, default: str = "no detail") -> str:
     """The first line of an error's text, or the default when it has none."""
@@ -21,3 +24,34 @@ SILENT_EXEC_HINT = (
 def silent_exec_hint(stdout: str, stderr: str) -> str:
     """A hint for an exec that failed printing nothing (else ""): a sign of a broken emulator."""
     return "" if stdout.strip() or stderr.strip() else SILENT_EXEC_HINT
+
+
+ENGINE_GONE = (
+    "the Dagger engine went away ({reason}): it stopped or was killed. Nothing more was "
+    "pushed; start the engine again (tests/engine/up on the test bed) and run the same "
+    "command: what its cache kept is reused"
+)
+
+# What the SDK raises when it cannot reach the engine any more. Its requests are retried
+# (tenacity), so the error may be a RetryError caused by one of these.
+_CONNECTION_ERRORS = (
+    dagger.TransportError,
+    dagger.ClientConnectionError,
+    transport.TransportServerError,
+    transport.TransportConnectionFailed,
+    transport.TransportClosed,
+    transport.TransportProtocolError,
+)
+
+
+def lost_engine_reason(error: BaseException) -> str | None:
+    """Why the engine could not be reached, when that is what the error (or what caused
+    it) says; None for any other error."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, _CONNECTION_ERRORS):
+            return first_line(str(current), type(current).__name__)
+        current = current.__cause__ or current.__context__
+    return None

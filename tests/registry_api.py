@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import urllib.error
 import urllib.request
@@ -81,3 +82,25 @@ def index_platforms(reference: str) -> set[tuple[str, str, str | None]]:
         (m["platform"]["os"], m["platform"]["architecture"], m["platform"].get("variant"))
         for m in manifest(reference)["manifests"]
     }
+
+
+def image_blobs(reference: str, credentials: Credentials | None = None) -> dict[str, bytes]:
+    """Every manifest, config and layer (decompressed) of the image or index a reference
+    names, by digest."""
+    host, repository, _ = split_reference(reference)
+    base = f"http://{host}/v2/{repository}"
+    found: dict[str, bytes] = {}
+    manifests = [reference]
+    while manifests:
+        document = manifest(manifests.pop(), credentials)
+        found[f"manifest {len(found)}"] = json.dumps(document).encode()
+        manifests += [
+            f"{host}/{repository}@{entry['digest']}" for entry in document.get("manifests", [])
+        ]
+        for descriptor in [document.get("config"), *document.get("layers", [])]:
+            if descriptor:
+                content = _get(f"{base}/blobs/{descriptor['digest']}", credentials)
+                if descriptor["mediaType"].endswith("gzip"):
+                    content = gzip.decompress(content)
+                found[descriptor["digest"]] = content
+    return found

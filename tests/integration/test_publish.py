@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
+import dagger
 import pytest
 from dagger import dag
 
@@ -18,8 +22,8 @@ from ci.build import BuildFailure
 from ci.publishing import PublishError
 from ci.references import ImageReferenceError
 from tests.inputs import FIXTURES, antrea_checkout, fixture_antrea, ovs_tarball
-from tests.registry_api import Credentials, blob, exists, index_platforms, manifest
-from tests.testbed import OfflineTestBed
+from tests.registry_api import Credentials, blob, exists, image_blobs, index_platforms, manifest
+from tests.testbed import OfflineTestBed, engine_container
 
 pytestmark = pytest.mark.engine
 
@@ -61,6 +65,58 @@ async def test_publish_to_two_namespaces_lists_every_platform(
             config = blob(reference, image["config"]["digest"])
             assert config["architecture"] == entry["platform"]["architecture"]
             assert config.get("variant") == entry["platform"].get("variant")
+            # The per-arch tags the index was made of stay, for CI jobs and for reruns.
+            suffix = {"amd64": "amd64", "arm64": "arm64", "arm": "arm"}
+            per_arch = f"{reference.split(':v2.7.0')[0]}:v2.7.0-test-"
+            assert exists(per_arch + suffix[entry["platform"]["architecture"]])
+
+
+async def test_publishing_the_same_release_again_pushes_nothing_and_says_so(
+    engine: OfflineTestBed, checkout: Path, tarball: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    target = [namespace(engine, "again")]
+    first = await fixture_antrea(engine, checkout, tarball).publish(
+        target, "v2.7.0", ["linux/amd64"]
+    )
+    capfd.readouterr()
+    again = await fixture_antrea(engine, checkout, tarball).publish(
+        target, "v2.7.0", ["linux/amd64"]
+    )
+    assert again == first
+    unchanged = [line for line in capfd.readouterr().err.splitlines() if "unchanged" in line]
+    assert len(unchanged) == len(IMAGES)
+
+
+async def test_a_release_tag_does_not_move_unless_overwrite_is_given(
+    engine: OfflineTestBed, checkout: Path, tarball: Path
+) -> None:
+    target = namespace(engine, "guard")
+    antrea = fixture_antrea(engine, checkout, tarball)
+
+    async def push_per_arch(content: str) -> None:
+        for name in IMAGES:
+            await (
+                dag.container(platform=dagger.Platform("linux/amd64"))
+                .from_(engine.distro_image)
+                .with_new_file("/content", content)
+                .publish(f"{target}/{name}:v9.0.0-amd64")
+            )
+
+    await push_per_arch("first")
+    first = await antrea.merge([target], "v9.0.0", ["linux/amd64"])
+    await push_per_arch("second")
+    with pytest.raises(PublishError, match="pass --overwrite") as refused:
+        await antrea.merge([target], "v9.0.0", ["linux/amd64"], latest=True)
+    assert str(refused.value).count(":v9.0.0 is sha256:") == len(IMAGES)
+    for reference in first:
+        assert manifest(reference.split("@")[0]) == manifest(reference)
+    for name in IMAGES:
+        assert not exists(f"{target}/{name}:latest")
+
+    moved = await antrea.merge([target], "v9.0.0", ["linux/amd64"], overwrite=True)
+    assert len(moved) == len(IMAGES) and not set(moved) & set(first)
+    for reference in moved:
+        assert manifest(reference.split("@")[0]) == manifest(reference)
 
 
 async def test_nothing_is_pushed_when_one_platform_fails(
@@ -198,6 +254,7 @@ async def test_build_pulls_base_images_after_publish_base(
 async def test_cli_publish_arch_then_merge_with_a_password_from_the_environment(
     engine: OfflineTestBed, checkout: Path, tarball: Path, tmp_path: Path
 ) -> None:
+    started = datetime.now(UTC).isoformat()
     target = f"{engine.auth_registry}/cli-{uuid.uuid4().hex[:8]}"
     antrea_ci = str(Path(sys.executable).parent / "antrea-ci")
     auth = ["--auth", f"{engine.auth_registry}={engine.auth_user}:env:REGISTRY_PASSWORD"]
@@ -232,7 +289,28 @@ async def test_cli_publish_arch_then_merge_with_a_password_from_the_environment(
     for reference, arch_reference in zip(merged.stdout.decode().split(), per_arch, strict=True):
         (entry,) = manifest(reference, credentials)["manifests"]
         assert entry["digest"] == arch_reference.split("@")[1]
-    assert engine.auth_password not in pushed.stderr.decode() + merged.stderr.decode()
+    # The password, and the Basic authorization made of it, appear in no output of the run.
+    secret = engine.auth_password.encode()
+    basic = base64.b64encode(f"{engine.auth_user}:{engine.auth_password}".encode())
+    outputs = {
+        "publish-arch stdout": pushed.stdout,
+        "publish-arch stderr": pushed.stderr,
+        "merge stdout": merged.stdout,
+        "merge stderr": merged.stderr,
+        "publish-arch timings": (tmp_path / "publish-arch.json").read_bytes(),
+        "merge timings": (tmp_path / "merge.json").read_bytes(),
+        "engine log": subprocess.run(
+            ["docker", "logs", "--since", started, engine_container()],
+            capture_output=True,
+            check=True,
+        ).stdout,
+    }
+    for reference in merged.stdout.decode().split():
+        for digest, content in image_blobs(reference, credentials).items():
+            outputs[f"{reference} {digest}"] = content
+    assert len(outputs) > 10
+    leaks = [name for name, content in outputs.items() if secret in content or basic in content]
+    assert leaks == []
     stages = json.loads((tmp_path / "publish-arch.json").read_text())["stages"]
     assert [(s["platform"], s["stage"], s["emulated"]) for s in stages] == [
         ("linux/amd64", "publish-arch", False)

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dagger
+import pytest
+import typer
+from gql.transport.exceptions import TransportServerError
 from typer.testing import CliRunner
 
-from ci.cli import app
+from ci.cli import _run, app
+from ci.platforms import PlatformError
+from ci.publishing import PublishError
 from ci.report import StageTimes, tarball_name
 
 FIXTURE = Path(__file__).parents[1] / "fixtures/antrea-mini"
@@ -97,3 +103,55 @@ def test_auth_from_an_unset_variable_is_a_usage_error() -> None:
     )
     assert result.exit_code == 2
     assert "ANTREA_CI_NO_SUCH_VARIABLE is not set" in result.output
+
+
+def test_a_lost_engine_is_one_line_whatever_failed_with_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async def main() -> None:
+        raise ExceptionGroup(
+            "tasks",
+            [
+                dagger.TransportError("Failed to execute request"),
+                PublishError("pushing x failed: connection reset"),
+            ],
+        )
+
+    with pytest.raises(typer.Exit) as exited:
+        _run(main)
+    assert exited.value.exit_code == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("error: the Dagger engine went away (Failed to execute request)")
+
+
+def test_a_lost_engine_behind_the_sdks_retries_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async def main() -> None:
+        try:
+            raise TransportServerError("502 Server Error: Bad Gateway", 502)
+        except TransportServerError as error:
+            raise RuntimeError("RetryError[<Future state=finished raised ...>]") from error
+
+    with pytest.raises(typer.Exit):
+        _run(main)
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: the Dagger engine went away (502 Server Error: Bad Gateway)")
+
+
+def test_user_errors_are_a_line_each_and_other_errors_keep_their_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async def failing() -> None:
+        raise ExceptionGroup("tasks", [PublishError("one"), PlatformError("two")])
+
+    with pytest.raises(typer.Exit):
+        _run(failing)
+    assert capsys.readouterr().err.splitlines() == ["error: one", "error: two"]
+
+    async def broken() -> None:
+        raise KeyError("a bug")
+
+    with pytest.raises(KeyError):
+        _run(broken)

@@ -1,0 +1,112 @@
+"""The engine dies mid-build and mid-publish (issue 14): the CLI says so in one line and
+exits 1, nothing is pushed, and once the engine is back the same command completes.
+
+The engine is killed (`docker kill`, no clean stop) while the CLI's build compiles Go, and
+while its publish waits on a registry whose answers a proxy delays.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+import pytest
+
+from ci.catalog import IMAGE_NAMES, RELEASED
+from tests.fault_proxy import FaultProxy, Faults
+from tests.inputs import WRAPPER_FIXTURE, antrea_checkout, ovs_tarball
+from tests.registry_api import exists
+from tests.testbed import OfflineTestBed, engine_container, restart_engine
+
+pytestmark = [pytest.mark.engine, pytest.mark.restarts_engine]
+
+GONE = "the Dagger engine went away"
+
+
+def _antrea_ci(command: str, checkout: Path, tarball: Path, *args: str) -> list[str]:
+    return [
+        str(Path(sys.executable).parent / "antrea-ci"),
+        command,
+        *["--source", str(checkout), "--ovs-tarball", str(tarball)],
+        *["--iptables-wrapper-source", str(WRAPPER_FIXTURE), "--platform", "linux/amd64"],
+        *args,
+    ]
+
+
+async def _run_and_kill(command: list[str], killing_time: float, ready: Callable[[], bool]) -> str:
+    """Run the command, kill the engine once ready() holds; the command's stderr, after
+    checking that it exited 1 with one error line saying the engine went away."""
+    finished: list[subprocess.CompletedProcess[bytes]] = []
+
+    async def run() -> None:
+        with anyio.fail_after(killing_time + 300):
+            finished.append(await anyio.run_process(command, check=False))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(run)
+        deadline = time.monotonic() + killing_time
+        while not ready():
+            assert not finished, "the command ended before the engine was killed"
+            assert time.monotonic() < deadline, "the moment to kill the engine never came"
+            await anyio.sleep(0.5)
+        subprocess.run(["docker", "kill", engine_container()], capture_output=True, check=True)
+    result = finished[0]
+    stderr = result.stderr.decode(errors="replace")
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    print(f"\n{command[1]} with the engine killed: exit {result.returncode}; {errors}")
+    assert result.returncode == 1, stderr
+    assert len(errors) == 1 and GONE in errors[0], stderr
+    assert "Traceback" not in stderr
+    return stderr
+
+
+def _go_compiles() -> bool:
+    found = subprocess.run(["pgrep", "-f", "go build -trimpath"], capture_output=True)
+    return found.returncode == 0
+
+
+async def test_engine_killed_mid_build_then_the_rerun_completes(
+    testbed: OfflineTestBed, tmp_path: Path
+) -> None:
+    checkout, tarball = antrea_checkout(tmp_path), ovs_tarball(tmp_path)
+    # A change no cache has seen: the build compiles Go whatever the engine kept.
+    with (checkout / "cmd/antrea-agent/main.go").open("a") as main:
+        main.write(f"\n// engine loss {uuid.uuid4().hex}\n")
+    build = _antrea_ci("build", checkout, tarball, "--output", str(tmp_path / "out"))
+    await _run_and_kill(build, 600, _go_compiles)
+
+    restart_engine(engine_container())
+    started = time.monotonic()
+    rerun = subprocess.run(build, capture_output=True, text=True, timeout=1800)
+    assert rerun.returncode == 0, rerun.stderr
+    print(f"rerun after the engine came back: {time.monotonic() - started:.1f}s")
+
+
+async def test_engine_killed_mid_publish_pushes_nothing_then_the_rerun_completes(
+    testbed: OfflineTestBed, tmp_path: Path
+) -> None:
+    checkout, tarball = antrea_checkout(tmp_path), ovs_tarball(tmp_path)
+    namespace = f"engine-loss-{uuid.uuid4().hex[:8]}"
+    tags = [f"{namespace}/{IMAGE_NAMES[image]}:v2.7.0-amd64" for image in RELEASED]
+    # Every registry answer waits: the publish is caught with its pushes under way.
+    slow = Faults(delay_share=1.0, delay_seconds=5.0)
+    async with FaultProxy(testbed.registry, slow, seed=14, max_seconds=900) as proxy:
+        publish = _antrea_ci(
+            "publish-arch", checkout, tarball, "--namespace", f"{proxy.address}/{namespace}"
+        )
+        publish += ["--tag", "v2.7.0"]
+        await _run_and_kill(publish, 1200, lambda: proxy.stats.requests > 0)
+    assert not any(exists(f"{testbed.registry}/{tag}") for tag in tags)
+
+    restart_engine(engine_container())
+    direct = _antrea_ci(
+        "publish-arch", checkout, tarball, "--namespace", f"{testbed.registry}/{namespace}"
+    )
+    rerun = subprocess.run([*direct, "--tag", "v2.7.0"], capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    assert all(exists(f"{testbed.registry}/{tag}") for tag in tags)
