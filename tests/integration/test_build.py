@@ -14,8 +14,10 @@ import pytest
 from dagger import dag
 
 from ci.build import ImageError, Images
+from ci.cli import BuildInputs as CliInputs
 from ci.main import Antrea
 from ci.platforms import PlatformError
+from ci.source import UPLOAD_EXCLUDES
 from ci.versions import SourceError, pins
 from tests.inputs import FIXTURES, antrea_checkout, elf_header, fixture_antrea, git, ovs_tarball
 from tests.testbed import OfflineTestBed
@@ -281,3 +283,17 @@ async def test_the_pinned_ovs_release_tarball_builds(
     ovs = await antrea.ovs("linux/amd64")
     version = await ovs.with_exec(["ovs-vswitchd", "--version"]).stdout()
     assert pins().ovs in version
+
+
+async def test_the_cli_leaves_out_what_no_stage_reads(
+    engine: OfflineTestBed, tmp_path: Path
+) -> None:
+    tree = antrea_checkout(tmp_path)
+    for unread in UPLOAD_EXCLUDES:
+        (tree / unread).mkdir(exist_ok=True)
+        (tree / unread / "unread.txt").write_text("no stage reads this\n")
+    source = CliInputs(source=tree).antrea().source
+    assert source is not None
+    uploaded = {entry.rstrip("/") for entry in await source.entries()}
+    assert uploaded.isdisjoint(UPLOAD_EXCLUDES)
+    assert {".git", "pkg", "cmd", "build", "go.mod", "VERSION"} <= uploaded

@@ -29,7 +29,8 @@ WIPED = ("marked unclean", "local cache state invalid")
 def _build(
     env: dict[str, str], checkout: Path, tarball: Path, out: Path, run: str
 ) -> dict[str, dict[str, object]]:
-    """`antrea-ci build` for linux/amd64 in a new session: its stages by name."""
+    """`antrea-ci build` for linux/amd64 in a new session, into out/tarballs: its stages
+    by name (and "unchanged" when it said the tarballs needed no export)."""
     timings = out / f"timings-{run}.json"
     command = [
         str(Path(sys.executable).parent / "antrea-ci"),
@@ -39,7 +40,7 @@ def _build(
         "--platform",
         "linux/amd64",
         "--output",
-        str(out / run),
+        str(out / "tarballs"),
         "--ovs-tarball",
         str(tarball),
         "--iptables-wrapper-source",
@@ -51,7 +52,9 @@ def _build(
     assert result.returncode == 0, result.stderr
     stages = json.loads(timings.read_text())["stages"]
     print(f"\n{run}: " + ", ".join(f"{s['stage']} {s['seconds']:.1f}s" for s in stages))
-    return {stage["stage"]: stage for stage in stages}
+    found = {stage["stage"]: stage for stage in stages}
+    found["unchanged"] = {"said": "unchanged, not exported again" in result.stderr}
+    return found
 
 
 def test_rebuilds_hit_the_cache_in_a_new_session_and_after_an_engine_restart(
@@ -65,12 +68,15 @@ def test_rebuilds_hit_the_cache_in_a_new_session_and_after_an_engine_restart(
     assert {stage: warm[stage]["cache"] for stage in IMAGE_STAGES} == dict.fromkeys(
         IMAGE_STAGES, "likely-hit"
     )
+    # The tarballs of the first build hold the same images: not exported again.
+    assert warm["unchanged"]["said"] and warm["export"]["cache"] == "likely-hit"
     restarted_at = time.time()
     restart_engine(name)
     restarted = _build(env, checkout, tarball, tmp_path, "restarted")
     assert {stage: restarted[stage]["cache"] for stage in IMAGE_STAGES} == dict.fromkeys(
         IMAGE_STAGES, "likely-hit"
     )
+    assert restarted["unchanged"]["said"]
     since = ["docker", "logs", "--since", str(int(restarted_at)), name]
     logs = subprocess.run(since, capture_output=True, text=True, check=True).stderr
     assert not [line for line in logs.splitlines() if any(w in line for w in WIPED)]
