@@ -315,3 +315,34 @@ async def test_cli_publish_arch_then_merge_with_a_password_from_the_environment(
     assert [(s["platform"], s["stage"], s["emulated"]) for s in stages] == [
         ("linux/amd64", "publish-arch", False)
     ]
+
+
+async def test_concurrent_per_arch_jobs_then_concurrent_merges_agree(
+    engine: OfflineTestBed, checkout: Path, tarball: Path
+) -> None:
+    antrea_ci = str(Path(sys.executable).parent / "antrea-ci")
+    target = namespace(engine, "concurrent")
+    inputs = ["--source", str(checkout), "--ovs-tarball", str(tarball)]
+    inputs += ["--iptables-wrapper-source", str(FIXTURES / "iptables-wrappers-mini")]
+    common = ["--namespace", target, "--tag", "v2.7.0"]
+    results: dict[str, subprocess.CompletedProcess[bytes]] = {}
+
+    async def run(name: str, command: list[str]) -> None:
+        results[name] = await anyio.run_process([antrea_ci, *command], check=False)
+
+    # Three CI matrix jobs at once against one repository, as three sessions.
+    async with anyio.create_task_group() as group:
+        for platform in PLATFORMS:
+            group.start_soon(run, platform, ["publish-arch", *common, *inputs, "-p", platform])
+    for platform in PLATFORMS:
+        assert results[platform].returncode == 0, results[platform].stderr.decode()
+    # Two merges at once: both push (or find) the same indexes.
+    async with anyio.create_task_group() as group:
+        for name in ("merge-1", "merge-2"):
+            group.start_soon(run, name, ["merge", *common])
+    merged = [results[name].stdout.decode().split() for name in ("merge-1", "merge-2")]
+    assert all(results[name].returncode == 0 for name in ("merge-1", "merge-2"))
+    assert merged[0] == merged[1] and len(merged[0]) == len(IMAGES)
+    for reference in merged[0]:
+        assert index_platforms(reference) == EXPECTED
+        assert manifest(reference.split("@")[0]) == manifest(reference)
