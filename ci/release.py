@@ -58,13 +58,10 @@ class Release:
     ) -> list[str]:
         """Every platform built first; then each platform under its per-arch tag, and last
         the multi-arch tags, once every manifest they name is readable."""
-        repositories = [parse_repository(namespace) for namespace in namespaces]
-        tags = _tags(tag, latest)
-        targets = await self.builder.targets(platforms)
-        built = await self.builder.everywhere(targets)
-        per_arch = {target: arch_tag(tag, target) for target in targets}
-        for target in targets:
-            await self._push_images({target: built[target]}, repositories, [per_arch[target]])
+        repositories, tags, per_arch = await self._plan(namespaces, tag, platforms, latest)
+        built = await self.builder.everywhere(list(per_arch))
+        for target, target_tag in per_arch.items():
+            await self._push_images({target: built[target]}, repositories, [target_tag])
         return await self._push_indexes(repositories, per_arch, tags, overwrite)
 
     async def publish_arch(self, namespaces: list[str], tag: str, platform: str) -> list[str]:
@@ -83,11 +80,18 @@ class Release:
         overwrite: bool = False,
     ) -> list[str]:
         """The multi-arch index of the per-arch tags, by digest."""
+        repositories, tags, per_arch = await self._plan(namespaces, tag, platforms, latest)
+        return await self._push_indexes(repositories, per_arch, tags, overwrite)
+
+    async def _plan(
+        self, namespaces: list[str], tag: str, platforms: list[str] | None, latest: bool
+    ) -> tuple[list[Repository], list[str], dict[Platform, str]]:
+        """The repositories, the multi-arch tags and each platform's per-arch tag, all
+        checked before anything is built or pushed."""
         repositories = [parse_repository(namespace) for namespace in namespaces]
         tags = _tags(tag, latest)
         targets = await self.builder.targets(platforms)
-        per_arch = {target: arch_tag(tag, target) for target in targets}
-        return await self._push_indexes(repositories, per_arch, tags, overwrite)
+        return repositories, tags, {target: arch_tag(tag, target) for target in targets}
 
     async def _push_indexes(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -15,6 +16,17 @@ from tests.testbed import OfflineTestBed
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 WRAPPER_FIXTURE = FIXTURES / "iptables-wrappers-mini"
 OVS_VERSION = (FIXTURES / "ovs-mini/VERSION").read_text().strip()
+# The command line of this project, as installed beside the Python running the tests.
+ANTREA_CI = str(Path(sys.executable).parent / "antrea-ci")
+
+
+def fixture_options(checkout: Path, tarball: Path) -> list[str]:
+    """The antrea-ci options that build a fixture checkout: source, OVS tarball and the
+    iptables-wrappers fixture."""
+    return [
+        *["--source", str(checkout), "--ovs-tarball", str(tarball)],
+        *["--iptables-wrapper-source", str(WRAPPER_FIXTURE)],
+    ]
 
 
 def git(tree: Path, *args: str) -> str:

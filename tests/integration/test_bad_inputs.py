@@ -8,7 +8,6 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ci.catalog import IMAGE_NAMES, RELEASED
-from tests.inputs import FIXTURES, WRAPPER_FIXTURE, antrea_checkout, ovs_tarball
+from tests.inputs import ANTREA_CI, FIXTURES, antrea_checkout, fixture_options, ovs_tarball
 from tests.registry_api import exists
 from tests.testbed import OfflineTestBed
 
@@ -42,9 +41,7 @@ class Inputs:
     ) -> list[str]:
         return [
             "build",
-            *["--source", str(source or self.checkout)],
-            *["--ovs-tarball", str(tarball or self.tarball)],
-            *["--iptables-wrapper-source", str(WRAPPER_FIXTURE)],
+            *fixture_options(source or self.checkout, tarball or self.tarball),
             *["--platform", "linux/amd64", "--output", str(self.workdir / uuid.uuid4().hex)],
             *args,
         ]
@@ -52,9 +49,8 @@ class Inputs:
     def publish_arch(self, namespace: str, *args: str) -> list[str]:
         return [
             "publish-arch",
-            *["--source", str(self.checkout), "--ovs-tarball", str(self.tarball)],
-            *["--iptables-wrapper-source", str(WRAPPER_FIXTURE), "--platform", "linux/amd64"],
-            *["--namespace", namespace, "--tag", "v2.7.0", *args],
+            *fixture_options(self.checkout, self.tarball),
+            *["--platform", "linux/amd64", "--namespace", namespace, "--tag", "v2.7.0", *args],
         ]
 
 
@@ -187,7 +183,7 @@ def _plain(text: str) -> str:
 
 def _antrea_ci(args: list[str]) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "WRONG_PASSWORD": "wrong-" + uuid.uuid4().hex}
-    command = [str(Path(sys.executable).parent / "antrea-ci"), *args]
+    command = [ANTREA_CI, *args]
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=1800)
 
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.inputs import WRAPPER_FIXTURE, antrea_checkout, ovs_tarball
+from tests.inputs import ANTREA_CI, antrea_checkout, fixture_options, ovs_tarball
 from tests.testbed import OfflineTestBed, engine_container, restart_engine
 
 pytestmark = [pytest.mark.engine, pytest.mark.restarts_engine]
@@ -33,20 +32,8 @@ def _build(
     by name (and "unchanged" when it said the tarballs needed no export)."""
     timings = out / f"timings-{run}.json"
     command = [
-        str(Path(sys.executable).parent / "antrea-ci"),
-        "build",
-        "--source",
-        str(checkout),
-        "--platform",
-        "linux/amd64",
-        "--output",
-        str(out / "tarballs"),
-        "--ovs-tarball",
-        str(tarball),
-        "--iptables-wrapper-source",
-        str(WRAPPER_FIXTURE),
-        "--timings",
-        str(timings),
+        *[ANTREA_CI, "build", *fixture_options(checkout, tarball), "-p", "linux/amd64"],
+        *["--output", str(out / "tarballs"), "--timings", str(timings)],
     ]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
     assert result.returncode == 0, result.stderr

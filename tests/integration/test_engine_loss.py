@@ -8,7 +8,6 @@ while its publish waits on a registry whose answers a proxy delays.
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -19,7 +18,7 @@ import pytest
 
 from ci.catalog import IMAGE_NAMES, RELEASED
 from tests.fault_proxy import FaultProxy, Faults
-from tests.inputs import WRAPPER_FIXTURE, antrea_checkout, ovs_tarball
+from tests.inputs import ANTREA_CI, antrea_checkout, fixture_options, ovs_tarball
 from tests.registry_api import exists
 from tests.testbed import OfflineTestBed, engine_container, restart_engine
 
@@ -29,13 +28,7 @@ GONE = "the Dagger engine went away"
 
 
 def _antrea_ci(command: str, checkout: Path, tarball: Path, *args: str) -> list[str]:
-    return [
-        str(Path(sys.executable).parent / "antrea-ci"),
-        command,
-        *["--source", str(checkout), "--ovs-tarball", str(tarball)],
-        *["--iptables-wrapper-source", str(WRAPPER_FIXTURE), "--platform", "linux/amd64"],
-        *args,
-    ]
+    return [ANTREA_CI, command, *fixture_options(checkout, tarball), "-p", "linux/amd64", *args]
 
 
 async def _run_and_kill(command: list[str], killing_time: float, ready: Callable[[], bool]) -> str:

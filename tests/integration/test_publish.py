@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -21,7 +20,14 @@ from dagger import dag
 from ci.build import BuildFailure
 from ci.publishing import PublishError
 from ci.references import ImageReferenceError
-from tests.inputs import FIXTURES, antrea_checkout, fixture_antrea, ovs_tarball
+from tests.inputs import (
+    ANTREA_CI,
+    FIXTURES,
+    antrea_checkout,
+    fixture_antrea,
+    fixture_options,
+    ovs_tarball,
+)
 from tests.registry_api import Credentials, blob, exists, image_blobs, index_platforms, manifest
 from tests.testbed import OfflineTestBed, engine_container
 
@@ -256,16 +262,14 @@ async def test_cli_publish_arch_then_merge_with_a_password_from_the_environment(
 ) -> None:
     started = datetime.now(UTC).isoformat()
     target = f"{engine.auth_registry}/cli-{uuid.uuid4().hex[:8]}"
-    antrea_ci = str(Path(sys.executable).parent / "antrea-ci")
     auth = ["--auth", f"{engine.auth_registry}={engine.auth_user}:env:REGISTRY_PASSWORD"]
     env = {**os.environ, "REGISTRY_PASSWORD": engine.auth_password}
     common = ["--namespace", target, "--tag", "v2.7.0", *auth]
-    inputs = ["--source", str(checkout), "--ovs-tarball", str(tarball)]
-    inputs += ["--iptables-wrapper-source", str(FIXTURES / "iptables-wrappers-mini")]
+    inputs = fixture_options(checkout, tarball)
 
     pushed = await anyio.run_process(
         [
-            *[antrea_ci, "publish-arch", *common, *inputs, "--platform", "linux/amd64"],
+            *[ANTREA_CI, "publish-arch", *common, *inputs, "--platform", "linux/amd64"],
             *["--timings", str(tmp_path / "publish-arch.json")],
         ],
         env=env,
@@ -278,7 +282,7 @@ async def test_cli_publish_arch_then_merge_with_a_password_from_the_environment(
     ]
     merged = await anyio.run_process(
         [
-            *[antrea_ci, "merge", *common, "--platform", "linux/amd64"],
+            *[ANTREA_CI, "merge", *common, "--platform", "linux/amd64"],
             *["--timings", str(tmp_path / "merge.json")],
         ],
         env=env,
@@ -320,15 +324,13 @@ async def test_cli_publish_arch_then_merge_with_a_password_from_the_environment(
 async def test_concurrent_per_arch_jobs_then_concurrent_merges_agree(
     engine: OfflineTestBed, checkout: Path, tarball: Path
 ) -> None:
-    antrea_ci = str(Path(sys.executable).parent / "antrea-ci")
     target = namespace(engine, "concurrent")
-    inputs = ["--source", str(checkout), "--ovs-tarball", str(tarball)]
-    inputs += ["--iptables-wrapper-source", str(FIXTURES / "iptables-wrappers-mini")]
+    inputs = fixture_options(checkout, tarball)
     common = ["--namespace", target, "--tag", "v2.7.0"]
     results: dict[str, subprocess.CompletedProcess[bytes]] = {}
 
     async def run(name: str, command: list[str]) -> None:
-        results[name] = await anyio.run_process([antrea_ci, *command], check=False)
+        results[name] = await anyio.run_process([ANTREA_CI, *command], check=False)
 
     # Three CI matrix jobs at once against one repository, as three sessions.
     async with anyio.create_task_group() as group:
