@@ -77,14 +77,21 @@ class AntreaVersion:
 
     @property
     def tree_state(self) -> str:
+        """dirty or clean; empty without git, as upstream's versioning.mk leaves it."""
+        if not self.git_sha:
+            return ""
         return "dirty" if self.dirty else "clean"
 
     @property
     def full(self) -> str:
-        """The image and binary version: VERSION-sha[.dirty], or VERSION for a release."""
+        """The image and binary version, as Antrea's pkg/version prints it: VERSION-sha
+        [.dirty], VERSION-unknown for a tree without git (a release tarball), VERSION for a
+        release."""
         if self.released:
             return self.version
-        full = f"{self.version}-{self.git_sha}" if self.git_sha else self.version
+        if not self.git_sha:
+            return f"{self.version}-unknown"
+        full = f"{self.version}-{self.git_sha}"
         return f"{full}.dirty" if self.dirty else full
 
     def ldflags(self, module_path: str) -> str:

@@ -14,6 +14,9 @@ from ci.main import Antrea
 from tests.testbed import OfflineTestBed
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# Real upstream inputs, laid beside the clone (CI lays shared/ there): ../shared/offline.
+OFFLINE = Path(__file__).resolve().parents[2] / "shared" / "offline"
+REAL_ANTREA_TARBALL = OFFLINE / "antrea-v2.7.0-offline.tar.gz"
 WRAPPER_FIXTURE = FIXTURES / "iptables-wrappers-mini"
 OVS_VERSION = (FIXTURES / "ovs-mini/VERSION").read_text().strip()
 # The command line of this project, as installed beside the Python running the tests.
@@ -57,6 +60,19 @@ def antrea_checkout(destination: Path, fixture: str = "antrea-mini") -> Path:
         "-m",
         "fixture",
     )
+    return tree
+
+
+def real_antrea(destination: Path) -> Path:
+    """Antrea v2.7.0 as ../shared/offline holds it (a release tree, no .git), unpacked into
+    a new folder; returns its path."""
+    if not REAL_ANTREA_TARBALL.is_file():
+        raise FileNotFoundError(
+            f"{REAL_ANTREA_TARBALL} is missing: lay ../shared/offline beside the clone"
+        )
+    with tarfile.open(REAL_ANTREA_TARBALL) as archive:
+        archive.extractall(destination, filter="tar")
+    (tree,) = (path for path in destination.iterdir() if (path / "go.mod").is_file())
     return tree
 
 

@@ -18,14 +18,13 @@ import pytest
 from ci.build import Images
 from ci.images.ovs import OvsTarballError
 from ci.versions import pins
-from tests.inputs import FIXTURES, antrea_checkout, fixture_antrea, ovs_tarball
+from tests.inputs import FIXTURES, OFFLINE, antrea_checkout, fixture_antrea, ovs_tarball
 from tests.testbed import OfflineTestBed
 from tests.upstream import AGENT, RELEASE_OVS_PACKAGES, check_image
 
 pytestmark = pytest.mark.engine
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-RELEASE_TARBALL = REPO_ROOT.parent / "shared/offline" / f"openvswitch-{pins().ovs}.tar.gz"
+RELEASE_TARBALL = OFFLINE / f"openvswitch-{pins().ovs}.tar.gz"
 OVS_TOOLS = ["ovs-vswitchd", "ovs-vsctl", "ovs-ofctl", "ovs-appctl", "ovsdb-server"]
 IPSEC_PACKAGES = ["strongswan-charon", "libstrongswan-standard-plugins"]
 TREE_SCRIPTS = frozenset(

@@ -50,7 +50,7 @@ def test_pins_keep_dagger_io_and_the_engine_together() -> None:
         (AntreaVersion("v2.7.0-dev", "abc1234", dirty=False), "v2.7.0-dev-abc1234"),
         (AntreaVersion("v2.7.0-dev", "abc1234", dirty=True), "v2.7.0-dev-abc1234.dirty"),
         (AntreaVersion("v2.7.0", "abc1234", dirty=False, released=True), "v2.7.0"),
-        (AntreaVersion("v2.7.0-dev", "", dirty=False), "v2.7.0-dev"),
+        (AntreaVersion("v2.7.0-dev", "", dirty=False), "v2.7.0-dev-unknown"),
     ],
 )
 def test_full_version_follows_upstream(version: AntreaVersion, expected: str) -> None:
@@ -64,6 +64,12 @@ def test_ldflags_set_the_four_version_variables() -> None:
     assert "-X antrea.io/antrea/v2/pkg/version.GitSHA=abc1234" in flags
     assert "-X antrea.io/antrea/v2/pkg/version.GitTreeState=dirty" in flags
     assert "-X antrea.io/antrea/v2/pkg/version.ReleaseStatus=unreleased" in flags
+
+
+def test_a_tree_without_git_has_no_sha_nor_tree_state() -> None:
+    flags = AntreaVersion("v2.7.0", "", dirty=False).ldflags("antrea.io/antrea/v2").split()
+    assert "antrea.io/antrea/v2/pkg/version.GitSHA=" in flags
+    assert "antrea.io/antrea/v2/pkg/version.GitTreeState=" in flags
 
 
 def test_version_file_and_go_mod() -> None:
