@@ -22,10 +22,15 @@ from ci.registry import (
     http_client,
     index_document,
 )
-from ci.retry import DEFAULT_POLICY, RetryPolicy, Transient, retry, transient_reason
+from ci.retry import (
+    DEFAULT_POLICY,
+    RetryPolicy,
+    Transient,
+    refusal_reason,
+    retry,
+    transient_reason,
+)
 from ci.tag_guard import TagMoveRefused, TagUpdate, check_updates, unchanged_lines
-
-REFUSALS = ("401", "unauthorized", "authentication required", "denied")
 
 
 class PublishError(RuntimeError):
@@ -87,11 +92,15 @@ async def push(
             carrier = _authenticated(dag.container(), credentials, repository.registry)
             return await carrier.publish(reference, platform_variants=containers)
         except dagger.QueryError as error:
-            reason = first_line(await _scrubbed(str(error), credentials))
-            if any(word in reason.lower() for word in REFUSALS):
+            message = await _scrubbed(str(error), credentials)
+            reason = first_line(message)
+            if refusal_reason(reason) is not None:
                 raise _refusal(repository, reference, credentials) from None
-            if transient_reason(reason) is not None:
-                raise Transient(reason) from None
+            # The engine may put the cause on a later line ("failed to do request: \n...EOF").
+            transient = transient_reason(message)
+            if transient is not None:
+                shown = reason if transient in reason.lower() else f"{reason} ... {transient}"
+                raise Transient(shown) from None
             raise PublishError(f"pushing {reference} failed: {reason}") from None
 
     def note(next_attempt: int, attempts: int, reason: str) -> None:

@@ -103,15 +103,35 @@ def retry_after_seconds(header: str | None, now: datetime | None = None) -> floa
     return max(0.0, (when - current).total_seconds())
 
 
+# Where the engine's messages carry random text (upload sessions, their base64 state,
+# digests) that could spell a status code or a word by chance.
+_URL = re.compile(r'"?\b[a-z][a-z0-9+.-]*://[^\s"]*"?')
+_DIGEST = re.compile(r"\bsha256:[0-9a-f]{64}\b")
+# What the engine says when the registry refused the credentials (lowercase).
+_REFUSAL = re.compile(r"\b401\b|unauthorized|authentication required|\bdenied\b")
+
+
+def _words(message: str) -> str:
+    """The message in lowercase, its URLs and digests replaced by placeholders."""
+    return _DIGEST.sub("<digest>", _URL.sub("<url>", message.lower()))
+
+
 def transient_reason(message: str) -> str | None:
     """The part of an engine error's message that shows a transient registry or network
     failure (a 5xx, 429, a reset connection, EOF, a timeout), else None."""
-    lowered = message.lower()
+    words = _words(message)
     for pattern in _TRANSIENT_PATTERNS:
-        found = pattern.search(lowered)
+        found = pattern.search(words)
         if found:
             return found.group(0)
     return None
+
+
+def refusal_reason(message: str) -> str | None:
+    """The part of an engine error's message that shows the registry refused the
+    credentials (401, unauthorized, access denied), else None."""
+    found = _REFUSAL.search(_words(message))
+    return found.group(0) if found else None
 
 
 def give_up_in(policy: RetryPolicy, attempt: int, elapsed: float, wait: float) -> bool:

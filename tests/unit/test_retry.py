@@ -18,6 +18,7 @@ from ci.retry import (
     TOTAL_SECONDS,
     RetryPolicy,
     Transient,
+    refusal_reason,
     retry,
     retry_after_seconds,
     retryable_exception,
@@ -94,6 +95,7 @@ def test_retry_after_in_seconds_or_as_a_date() -> None:
         "failed to do request: Put http://127.0.0.1:5312/v2/x: read tcp: connection reset by peer",
         "failed to copy: unexpected EOF",
         "failed to do request: Head http://127.0.0.1:5312/v2/x: EOF",
+        "failed to do request: \nPut http://127.0.0.1:5312/v2/x/blobs/uploads/1: EOF",
         "write tcp 127.0.0.1:1->127.0.0.1:5312: write: broken pipe",
         "dial tcp 10.0.0.1:443: i/o timeout",
         "failed to push: context deadline exceeded",
@@ -118,6 +120,31 @@ def test_engine_messages_of_transient_failures_are_recognised(message: str) -> N
 )
 def test_refusals_and_mistakes_are_not_transient(message: str) -> None:
     assert transient_reason(message) is None
+
+
+# An upload session's URL: its UUID and base64 state are random and may spell 401 or EOF.
+SESSION_URL = (
+    '"http://127.0.0.1:45335/v2/c/antrea-agent-ubuntu/blobs/uploads/52f1a77c-4010-401a-964a'
+    '?_state=1vO0Qs-401-EOF_timeout%3D&digest=sha256%3Aafd18b03"'
+)
+
+
+@pytest.mark.parametrize(
+    ("message", "refused", "transient"),
+    [
+        ("failed to authorize: 401 Unauthorized", "401", None),
+        ("push access denied, repository does not exist", "denied", None),
+        ("insufficient_scope: authentication required", "authentication required", None),
+        (f"failed to do request: Put {SESSION_URL}: EOF", None, "eof"),
+        (f"failed to do request: Put {SESSION_URL}: 403 Forbidden", None, None),
+        ("failed to push sha256:" + "401a" * 16 + ": 503 Service Unavailable", None, "503 service"),
+    ],
+)
+def test_urls_and_digests_in_a_message_do_not_decide_what_it_means(
+    message: str, refused: str | None, transient: str | None
+) -> None:
+    assert refusal_reason(message) == refused
+    assert transient_reason(message) == transient
 
 
 class FakeTime:
