@@ -291,8 +291,9 @@ class FaultProxy:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._server.wait_closed(), 5)
 
-    def _decide(self, method: str, target: str) -> tuple[str, float]:
-        """The fault for this request ("", "500", "503", "429", "cut") and its delay."""
+    def _decide(self, method: str, target: str, body: bool) -> tuple[str, float]:
+        """The fault for this request ("", "500", "503", "429", "cut") and its delay; an
+        upload without a body (POST that starts a session) has nothing to cut."""
         kind = _kind(method, target)
         occurrence = self._seen[kind]
         self._seen[kind] += 1
@@ -302,20 +303,22 @@ class FaultProxy:
         path = target.partition("?")[0]
         if self.faults.max_faults is not None and self._injected >= self.faults.max_faults:
             return "", wait
-        fault = self._fault(method, path, error, throttle, cut, status)
+        fault = self._fault(method, path, body, (error, throttle, cut, status))
         self._injected += bool(fault)
         return fault, wait
 
     def _fault(
-        self, method: str, path: str, error: float, throttle: float, cut: float, status: float
+        self, method: str, path: str, body: bool, draws: tuple[float, float, float, float]
     ) -> str:
-        """The fault the draws pick for a request ("" for none)."""
+        """The fault the draws (error, throttle, cut, status) pick for a request ("" for
+        none)."""
+        error, throttle, cut, status = draws
         if error < self.faults.error_share:
             statuses = self.faults.error_statuses
             return str(statuses[int(status * len(statuses))])
         if throttle < self.faults.throttle_share:
             return "429"
-        transfer = _is_upload(method, path) or _is_download(method, path)
+        transfer = (_is_upload(method, path) and body) or _is_download(method, path)
         if transfer and cut < self.faults.cut_share:
             return "cut"
         return ""
@@ -355,9 +358,9 @@ class FaultProxy:
         self.stats.requests += 1
         number = self.stats.requests
         keep = version == "HTTP/1.1" and (head.get("connection") or "").lower() != "close"
-        fault, wait = self._decide(method, target)
-        self.stats.log.append(f"{number} {method} {target} {fault or 'forwarded'}")
         framing = _framing(head, request=True)
+        fault, wait = self._decide(method, target, body=not framing.empty)
+        self.stats.log.append(f"{number} {method} {target} {fault or 'forwarded'}")
         expects = (head.get("expect") or "").lower() == "100-continue"
         if wait:
             self.stats.delayed += 1
@@ -367,7 +370,7 @@ class FaultProxy:
             else:
                 await _relay(reader, None, framing)
             await asyncio.sleep(wait)
-            await self._inject(writer, int(fault), keep)
+            await self._inject(writer, int(fault), keep, method)
             return keep
         if expects:
             writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -379,7 +382,7 @@ class FaultProxy:
             )
         except OSError:
             await _relay(reader, None, framing)
-            await self._inject(writer, 502, keep)
+            await self._inject(writer, 502, keep, method)
             return keep
         self._writers.add(upstream)
         try:
@@ -414,7 +417,7 @@ class FaultProxy:
             head = await _read_head(upstream)
             status = int(head.start.split(" ")[1]) if head else 0
         if head is None:
-            await self._inject(writer, 502, False)
+            await self._inject(writer, 502, False, method)
             return False
         framing = _framing(head, request=False, method=method, status=status)
         keep = keep and not framing.until_eof
@@ -432,7 +435,11 @@ class FaultProxy:
         await writer.drain()
         return keep
 
-    async def _inject(self, writer: asyncio.StreamWriter, status: int, keep: bool) -> None:
+    async def _inject(
+        self, writer: asyncio.StreamWriter, status: int, keep: bool, method: str
+    ) -> None:
+        """An error answer of our own; to a HEAD without its body (as HTTP wants: a body
+        there would be read as the start of the next answer on the connection)."""
         reason = _REASONS.get(status, "Error")
         if status == 502:
             self.stats.log.append("502: the target did not answer")
@@ -449,5 +456,6 @@ class FaultProxy:
         ]
         if status == 429:
             fields.append(("Retry-After", str(self.faults.retry_after)))
-        writer.write(_Head(f"HTTP/1.1 {status} {reason}", fields).encode() + body)
+        head = _Head(f"HTTP/1.1 {status} {reason}", fields).encode()
+        writer.write(head if method == "HEAD" else head + body)
         await writer.drain()
