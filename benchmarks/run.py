@@ -28,14 +28,23 @@ from dagger import dag
 
 from benchmarks.figures import Comparison, Figure, markdown_table
 from ci.build import ANTREA_COMMANDS
+from ci.catalog import IMAGE_NAMES
 from ci.engine import engine_connection
 from ci.images import golang
 from ci.images import unit_tests as unit_tests_recipe
 from ci.main import Antrea
 from ci.platforms import Platform, default_platforms, parse_platform
 from ci.source import UPLOAD_EXCLUDES, check_tree, load_source
-from tests.inputs import antrea_checkout, fixture_antrea, ovs_tarball
-from tests.testbed import OfflineTestBed, require_testbed
+from tests.fault_campaign import FLOWS, MIXES, Campaign, CampaignRun, summary
+from tests.inputs import (
+    ANTREA_CI,
+    antrea_checkout,
+    fixture_antrea,
+    fixture_options,
+    ovs_tarball,
+)
+from tests.registry_api import manifest, split_reference
+from tests.testbed import OfflineTestBed, require_testbed, restart_engine
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 CHANGED_FILE = "cmd/antrea-agent/main.go"
@@ -72,6 +81,7 @@ class EngineMemory:
             "build containers": v1 / "buildkit" / "memory.max_usage_in_bytes",
         }
         self.counters = {name: path for name, path in counters.items() if path.exists()}
+        self.container_name = name
         if container == "" or "engine" not in self.counters:
             raise SystemExit(
                 "benchmark: cannot read the engine's memory cgroup (v1) for "
@@ -117,6 +127,12 @@ class Benchmarks:
         images = await self.antrea(base_registry).build_images(platform)
         await images.agent.sync()
         await images.controller.sync()
+
+    async def build_all(self, platform: str, base_registry: str = "") -> None:
+        images = await self.antrea(base_registry).build_images(platform)
+        await images.agent.sync()
+        await images.controller.sync()
+        await images.flow_aggregator.sync()
 
     async def go_binaries(self, runs: int) -> None:
         """1. Agent and controller binaries for linux/arm64: cross-compiled against emulated."""
@@ -259,6 +275,135 @@ class Benchmarks:
             self.add(trimmed, await timed(partial(upload, UPLOAD_EXCLUDES)))
         self.comparisons.append(Comparison("upload trimmed", whole, trimmed))
 
+    async def cli_cache(self, runs: int) -> None:
+        """9. The cache as users meet it: `antrea-ci build --output DIR` of one platform, cold,
+        then again with nothing changed in a new session, then again after an engine restart
+        (the export of unchanged tarballs skipped)."""
+        name = self.platform
+        cold = self.figure(f"antrea-ci build {name} --output, cold")
+        again = self.figure(f"antrea-ci build {name} --output, again, nothing changed")
+        restarted = self.figure(f"antrea-ci build {name} --output, again after an engine restart")
+        engine = self.memory.container_name
+        for run in range(runs):
+            output = self.tree.parent / f"cache-{run}"
+            command = [
+                *[ANTREA_CI, "build", *fixture_options(self.tree, self.tarball)],
+                *["--platform", name, "--output", str(output)],
+            ]
+            await prune()
+            self.add(cold, run_timed(command))
+            self.add(again, run_timed(command))
+            restart_engine(engine)
+            self.add(restarted, run_timed(command))
+        self.comparisons += [
+            Comparison("nothing changed", cold, again),
+            Comparison("nothing changed, engine restarted", cold, restarted),
+        ]
+
+    async def release_images(self, runs: int, fixture: Benchmarks) -> None:
+        """7. What a release builds, from this tree and OVS tarball: every image of
+        linux/arm64 cold (the OVS .debs built under emulation), the same with the base images
+        from the registry, linux/amd64 cold (native); each image's size against the
+        fixture's (compressed, as a node pulls it)."""
+        arm64, amd64 = "linux/arm64", "linux/amd64"
+        emulated = self.figure(f"all images {arm64}, cold (OVS built under emulation)")
+        reused = self.figure(f"all images {arm64}, cold but base images from the registry")
+        native = self.figure(f"all images {amd64}, cold")
+        sizes = {
+            image: self.figure(f"size of {name} {arm64}", "MiB")
+            for image, name in IMAGE_NAMES.items()
+        }
+        fixture_sizes = {
+            image: self.figure(f"size of {name} {arm64}, fixture", "MiB")
+            for image, name in IMAGE_NAMES.items()
+        }
+        for _ in range(runs):
+            await prune()
+            self.add(emulated, await timed(lambda: self.build_all(arm64)))
+            bases = f"{self.testbed.registry}/benchmark-bases-{uuid.uuid4().hex[:8]}"
+            for image, size in (await self.pushed_sizes(self, arm64, bases)).items():
+                self.add(sizes[image], size)
+            await prune()
+            self.add(reused, await timed(partial(self.build_all, arm64, bases)))
+            await prune()
+            self.add(native, await timed(lambda: self.build_all(amd64)))
+            scratch = f"{self.testbed.registry}/benchmark-bases-{uuid.uuid4().hex[:8]}"
+            for image, size in (await self.pushed_sizes(fixture, arm64, scratch)).items():
+                self.add(fixture_sizes[image], size)
+        self.comparisons.append(Comparison("base images reused", emulated, reused))
+        self.comparisons += [
+            Comparison(f"{name} real against fixture", sizes[image], fixture_sizes[image])
+            for image, name in IMAGE_NAMES.items()
+        ]
+
+    @staticmethod
+    async def pushed_sizes(bench: Benchmarks, platform: str, namespace: str) -> dict[str, float]:
+        """Push every image of one platform (publish-base, publish-arch) to NAMESPACE; each
+        image's size in MiB: config and layers as the registry holds them."""
+        references: dict[str, str] = {}
+
+        async def push() -> None:
+            antrea = bench.antrea()
+            pushed = [
+                *await antrea.publish_base(namespace, [platform]),
+                *await antrea.publish_arch([namespace], "size", platform),
+            ]
+            for reference in pushed:
+                repository = split_reference(reference)[1].rpartition("/")[2]
+                image = next(key for key, name in IMAGE_NAMES.items() if name == repository)
+                references[image] = reference
+
+        await timed(push)
+        return {image: pushed_size(reference) / 2**20 for image, reference in references.items()}
+
+
+async def fault_campaign(testbed: OfflineTestBed, tree: Path, tarball: Path, runs: int) -> str:
+    """8. Each release flow under each mix of faults with seeds 1..RUNS
+    (tests/fault_campaign.py): every run's line and the totals, as Markdown."""
+    done: list[CampaignRun] = []
+    async with engine_connection():
+        for flow in FLOWS:
+            reference: dict[str, str] = {}
+            for mix in MIXES:
+                campaign = Campaign(
+                    testbed.registry,
+                    lambda: fixture_antrea(testbed, tree, tarball),
+                    ["linux/amd64", "linux/arm64"],
+                    mix,
+                )
+                reference = reference or await campaign.reference(flow)
+                for seed in range(1, runs + 1):
+                    done.append(await campaign.run(flow, seed, reference))
+                    print(done[-1].line(), file=sys.stderr, flush=True)
+    return "\n".join(
+        [
+            *(f"Faults, {mix} (seeded): {faults}" for mix, faults in MIXES.items()),
+            "",
+            *(f"- {run.line()}" for run in done),
+            "",
+            *(f"**{mix}: {summary([r for r in done if r.mix == mix])}**" for mix in MIXES),
+            "",
+            f"**in all: {summary(done)}**",
+        ]
+    )
+
+
+def run_timed(command: list[str]) -> float:
+    """Seconds a command takes, as a user waits for it; it must succeed."""
+    started = time.monotonic()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return time.monotonic() - started
+
+
+def pushed_size(reference: str) -> int:
+    """Bytes of an image's config and layers in its registry (its first manifest if an
+    index)."""
+    document = manifest(reference)
+    if "manifests" in document:
+        host, repository, _ = split_reference(reference)
+        document = manifest(f"{host}/{repository}@{document['manifests'][0]['digest']}")
+    return int(document["config"]["size"]) + sum(int(layer["size"]) for layer in document["layers"])
+
 
 def machine() -> str:
     """The machine the figures come from."""
@@ -277,12 +422,18 @@ def machine() -> str:
     )
 
 
-SECTIONS = ("go", "build", "platforms", "tests", "upload")
+SECTIONS = ("go", "build", "platforms", "tests", "upload", "release", "faults", "cache")
 
 
 def main(
     source: Annotated[
         Path | None, typer.Option(help="An Antrea source tree (default: the test fixture).")
+    ] = None,
+    ovs_tarball_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--ovs-tarball", help="An OVS release tarball (default: the fixture's ovs-mini)."
+        ),
     ] = None,
     platform: Annotated[str, typer.Option(help="Platform of the one-platform builds.")] = (
         "linux/amd64"
@@ -295,8 +446,10 @@ def main(
         list[str] | None,
         typer.Option(
             help="Only these: go (1. cross against emulated), build (2. one platform), "
-            "platforms (3. and 4.), tests (5. unit tests), upload (6. the source); "
-            "repeatable."
+            "platforms (3. and 4.), tests (5. unit tests), upload (6. the source), "
+            "release (7. every image from the tarball, arm64 emulated, sizes), faults (8. "
+            "release flows under the fault proxy, RUNS seeds per flow), cache (9. the CLI's "
+            "build again, and after an engine restart); repeatable."
         ),
     ] = None,
     write: Annotated[
@@ -317,7 +470,12 @@ def main(
             shutil.copytree(source, tree, symlinks=True)
         else:
             tree = antrea_checkout(workdir)
-        bench = Benchmarks(testbed, tree, ovs_tarball(workdir), str(parse_platform(platform)))
+        fixture_tarball = ovs_tarball(workdir)
+        bench = Benchmarks(
+            testbed, tree, ovs_tarball_path or fixture_tarball, str(parse_platform(platform))
+        )
+
+        campaign: list[str] = []
 
         async def measure() -> None:
             if "go" in chosen:
@@ -330,9 +488,21 @@ def main(
                 await bench.unit_tests(runs)
             if "upload" in chosen:
                 await bench.upload(runs)
+            if "release" in chosen:
+                fixture = Benchmarks(testbed, antrea_checkout(workdir), fixture_tarball, "")
+                await bench.release_images(runs, fixture)
+            if "cache" in chosen:
+                await bench.cli_cache(runs)
+            if "faults" in chosen:
+                campaign.append(await fault_campaign(testbed, tree, bench.tarball, runs))
 
         anyio.run(measure)
-    table = markdown_table(bench.figures, bench.comparisons)
+    table = "\n\n".join(
+        [
+            *([markdown_table(bench.figures, bench.comparisons)] if bench.figures else []),
+            *campaign,
+        ]
+    )
     print(table)
     if write:
         results = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
@@ -340,7 +510,8 @@ def main(
         RESULTS.write_text(
             f"{results}\n## {started:%Y-%m-%d %H:%M} UTC: `{command}`\n\n"
             f"On {machine()}; offline test bed (engine in Docker, arm64 and arm/v7 emulated by "
-            f"QEMU user mode); source: {source or 'the antrea-mini fixture'}.\n\n{table}\n"
+            f"QEMU user mode); source: {source or 'the antrea-mini fixture'}; OVS: "
+            f"{ovs_tarball_path or 'the ovs-mini fixture'}.\n\n{table}\n"
         )
 
 

@@ -14,6 +14,7 @@ import tarfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import dagger
 import httpx
@@ -25,7 +26,9 @@ from ci.publishing import PublishError, push, push_indexes
 from ci.references import Repository
 from ci.registry import OCI_MANIFEST, RegistryClient, RegistryError, http_client
 from ci.retry import RetryPolicy
+from tests.fault_campaign import Campaign
 from tests.fault_proxy import FaultProxy, Faults
+from tests.inputs import antrea_checkout, fixture_antrea, ovs_tarball
 from tests.registry_api import MANIFEST_TYPES, exists, manifest
 from tests.testbed import OfflineTestBed
 
@@ -372,3 +375,21 @@ async def test_dagger_publish_refused_is_reported_at_once_without_retries(
     assert f"{proxy.address} refused the credentials (anonymous access)" in str(refused.value)
     assert not retry_lines(capsys.readouterr().err)
     assert 0 < proxy.stats.requests < 10
+
+
+async def test_a_release_under_faults_is_whole_or_invisible_and_a_rerun_converges(
+    engine: OfflineTestBed, tmp_path: Path
+) -> None:
+    """`publish` through the proxy (all flows, many seeds: `benchmarks.run --section faults`)."""
+    checkout, tarball = antrea_checkout(tmp_path), ovs_tarball(tmp_path)
+    campaign = Campaign(
+        engine.registry,
+        lambda: fixture_antrea(engine, checkout, tarball),
+        ["linux/amd64", "linux/arm64"],
+    )
+    reference = await campaign.reference("publish")
+    run = await campaign.run("publish", 31, reference)
+    print(run.line())
+    assert run.faults > 0
+    assert run.partial == 0 and run.moved_on_failure == 0
+    assert run.converged, run
