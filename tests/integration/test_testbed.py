@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -12,6 +13,7 @@ import dagger
 import pytest
 from dagger import dag
 
+from ci.versions import pins
 from tests.registry_api import Credentials, blob, exists, index_platforms, manifest
 from tests.testbed import OfflineTestBed, up_exports
 
@@ -106,6 +108,23 @@ async def test_protected_registry_accepts_the_password_as_a_secret(engine: Offli
     assert exists(published, Credentials(engine.auth_user, engine.auth_password))
 
 
+def test_the_announced_cli_is_the_official_one_on_the_engine(testbed: OfflineTestBed) -> None:
+    cli = os.environ["_EXPERIMENTAL_DAGGER_CLI_BIN"]
+    runner = os.environ["_EXPERIMENTAL_DAGGER_RUNNER_HOST"]
+    version = subprocess.run([cli, "version"], capture_output=True, text=True, check=True)
+    assert version.stdout.startswith(f"dagger v{pins().dagger} ({runner}) ")
+    # A subcommand only the official CLI has, answered by the engine.
+    query = subprocess.run(
+        [cli, "query", "--no-mod", "--silent"],
+        input="{ version }",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(query.stdout) == {"version": f"v{pins().dagger}"}
+
+
 def test_second_up_reuses_everything(testbed: OfflineTestBed) -> None:
     started = time.monotonic()
     result = subprocess.run(
@@ -115,6 +134,7 @@ def test_second_up_reuses_everything(testbed: OfflineTestBed) -> None:
     print(f"\nwarm tests/engine/up: {elapsed:.1f}s")
     exported = up_exports(result.stdout)
     for name in (
+        "_EXPERIMENTAL_DAGGER_CLI_BIN",
         "_EXPERIMENTAL_DAGGER_RUNNER_HOST",
         "ANTREA_CI_GO_IMAGE",
         "ANTREA_CI_DISTRO_IMAGE",
