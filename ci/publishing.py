@@ -29,6 +29,7 @@ from ci.retry import (
     refusal_reason,
     retry,
     transient_reason,
+    without_queries,
 )
 from ci.tag_guard import TagMoveRefused, TagUpdate, check_updates, unchanged_lines
 
@@ -93,7 +94,7 @@ async def push(
             return await carrier.publish(reference, platform_variants=containers)
         except dagger.QueryError as error:
             message = await _scrubbed(str(error), credentials)
-            reason = first_line(message)
+            reason = without_queries(first_line(message))
             if refusal_reason(reason) is not None:
                 raise _refusal(repository, reference, credentials) from None
             # The engine may put the cause on a later line ("failed to do request: \n...EOF").

@@ -116,6 +116,15 @@ def _words(message: str) -> str:
     return _DIGEST.sub("<digest>", _URL.sub("<url>", message.lower()))
 
 
+_URL_QUERY = re.compile(r'(\b[a-z][a-z0-9+.-]*://[^\s"?]*)\?[^\s"]*', re.IGNORECASE)
+
+
+def without_queries(message: str) -> str:
+    """The message with its URLs' query strings cut to '?...' (an upload session's base64
+    state is long and says nothing to a user)."""
+    return _URL_QUERY.sub(r"\1?...", message)
+
+
 def transient_reason(message: str) -> str | None:
     """The part of an engine error's message that shows a transient registry or network
     failure (a 5xx, 429, a reset connection, EOF, a timeout), else None."""

@@ -24,6 +24,7 @@ from ci.retry import (
     retryable_exception,
     retryable_status,
     transient_reason,
+    without_queries,
 )
 
 
@@ -226,3 +227,11 @@ async def test_other_errors_are_not_retried() -> None:
     with pytest.raises(PermissionError):
         await retry(operation, sleep=time.sleep, clock=time.clock)
     assert calls == 1 and time.waits == []
+
+
+def test_query_strings_of_urls_are_cut_from_what_users_read() -> None:
+    message = f"failed commit on ref x: failed to do request: Put {SESSION_URL}: EOF"
+    assert without_queries(message) == (
+        'failed commit on ref x: failed to do request: Put "http://127.0.0.1:45335/v2/c/'
+        'antrea-agent-ubuntu/blobs/uploads/52f1a77c-4010-401a-964a?...": EOF'
+    )
