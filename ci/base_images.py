@@ -11,12 +11,14 @@ import hashlib
 from pathlib import Path
 from types import ModuleType
 
+from ci.catalog import IMAGE_NAMES
 from ci.platforms import Platform
 from ci.references import content_tag
 from ci.versions import BuildVersions
 
-OVS_IMAGE = "antrea-ovs"
-BASE_IMAGE = "antrea-base"
+# The repositories publish-base pushes to, under the names the images have everywhere else.
+OVS_IMAGE = IMAGE_NAMES["ovs"]
+BASE_IMAGE = IMAGE_NAMES["base"]
 
 
 def code_digest(modules: list[ModuleType]) -> str:

@@ -229,7 +229,7 @@ async def test_build_pulls_base_images_after_publish_base(
     bases = namespace(engine, "bases")
     published = await fixture_antrea(engine, checkout, tarball).publish_base(bases, [platform])
     assert [reference.split(":")[1].split("/")[-1] for reference in published] == [
-        "antrea-ovs",
+        "antrea-openvswitch",
         "antrea-base",
     ]
     assert all(exists(reference) for reference in published)
@@ -244,7 +244,7 @@ async def test_build_pulls_base_images_after_publish_base(
         timings[label] = time.monotonic() - started
         assert images.emulated and images.bases_from == base_registry
         if base_registry:
-            assert (await images.ovs.image_ref()).startswith(f"{bases}/antrea-ovs:sha-")
+            assert (await images.ovs.image_ref()).startswith(f"{bases}/antrea-openvswitch:sha-")
             assert (await images.base.image_ref()).startswith(f"{bases}/antrea-base:sha-")
     print(
         f"\n{platform} build with bases " + ", ".join(f"{k}: {v:.1f}s" for k, v in timings.items())
