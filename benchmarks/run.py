@@ -28,7 +28,7 @@ from dagger import dag
 
 from benchmarks.figures import Comparison, Figure, markdown_table
 from ci.build import ANTREA_COMMANDS
-from ci.catalog import IMAGE_NAMES
+from ci.catalog import IMAGE_NAMES, RELEASED
 from ci.engine import engine_connection
 from ci.images import golang
 from ci.images import unit_tests as unit_tests_recipe
@@ -49,6 +49,8 @@ from tests.testbed import OfflineTestBed, require_testbed, restart_engine
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 CHANGED_FILE = "cmd/antrea-agent/main.go"
 TEST_PACKAGES = ["./pkg/util/..."]
+# The images the go, build and platforms sections build (their figures since issue 7).
+AGENT_CONTROLLER = ("agent", "controller")
 
 
 async def prune() -> None:
@@ -123,16 +125,17 @@ class Benchmarks:
         antrea.base_registry = base_registry
         return antrea
 
-    async def build(self, platform: str, base_registry: str = "") -> None:
-        images = await self.antrea(base_registry).build_images(platform)
-        await images.agent.sync()
-        await images.controller.sync()
+    async def build(
+        self, platform: str, base_registry: str = "", images: tuple[str, ...] = AGENT_CONTROLLER
+    ) -> None:
+        """Build one platform's images, those named (fields of Images) synced."""
+        built = await self.antrea(base_registry).build_images(platform)
+        for image in images:
+            await getattr(built, image).sync()
 
     async def build_all(self, platform: str, base_registry: str = "") -> None:
-        images = await self.antrea(base_registry).build_images(platform)
-        await images.agent.sync()
-        await images.controller.sync()
-        await images.flow_aggregator.sync()
+        """Every image a release publishes (OVS and base with them)."""
+        await self.build(platform, base_registry, RELEASED)
 
     async def go_binaries(self, runs: int) -> None:
         """1. Agent and controller binaries for linux/arm64: cross-compiled against emulated."""

@@ -9,8 +9,8 @@ read directly:
 - a failed run, run again without faults, converges: every tag has the digest a clean run of
   the same flow gave (the reference).
 
-Used by tests/integration/test_faults.py (one seed per flow) and `benchmarks.run --section
-faults` (many seeds, the figures).
+Used by tests/integration/test_faults.py (publish, one seed) and `benchmarks.run --section
+faults` (every flow and mix, many seeds: the figures).
 """
 
 from __future__ import annotations
