@@ -23,7 +23,7 @@ from ci.catalog import BASES, IMAGE_NAMES, local_names
 from ci.docker_load import DockerLoadError, load_image
 from ci.doctor import exit_code, report
 from ci.engine import engine_connection
-from ci.errors import ENGINE_GONE, lost_engine_reason, silent_exec_hint
+from ci.errors import ENGINE_GONE, leaves, lost_engine_reason, silent_exec_hint
 from ci.export_stamp import ImageIdentity
 from ci.images.ovs import OvsTarballError
 from ci.images.unit_tests import RACE_MODES, RaceDetectorUnavailable
@@ -689,13 +689,6 @@ USER_ERRORS = (
 )
 
 
-def _leaves(error: BaseException) -> list[BaseException]:
-    """The exceptions inside an exception group (nested ones too), or the error itself."""
-    if isinstance(error, BaseExceptionGroup):
-        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
-    return [error]
-
-
 def _say_failure(failure: BaseException) -> None:
     print(f"error: {failure}", file=sys.stderr)
     if isinstance(failure, dagger.ExecError):
@@ -712,7 +705,7 @@ def _run(main: Callable[[], Awaitable[None]]) -> None:
     try:
         anyio.run(main)
     except Exception as error:
-        failures = _leaves(error)
+        failures = leaves(error)
         lost = [reason for reason in map(lost_engine_reason, failures) if reason]
         if lost:
             print(f"error: {ENGINE_GONE.format(reason=lost[0])}", file=sys.stderr)

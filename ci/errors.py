@@ -44,6 +44,13 @@ _CONNECTION_ERRORS = (
 )
 
 
+def leaves(error: BaseException) -> list[BaseException]:
+    """The exceptions inside an exception group (nested ones too), or the error itself."""
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in leaves(inner)]
+    return [error]
+
+
 def lost_engine_reason(error: BaseException) -> str | None:
     """Why the engine could not be reached, when that is what the error (or what caused
     it) says; None for any other error."""
