@@ -62,7 +62,10 @@ def _platform(spec: str) -> dict[str, str]:
     return platform
 
 
-def build(out: Path, platforms: dict[str, list[Path]], env: list[str], cmd: list[str]) -> None:
+def build(
+    out: Path, platforms: dict[str, list[Path]], env: list[str], cmd: list[str]
+) -> list[dict[str, object]]:
+    """Write the layout; the descriptors of its per-platform manifests."""
     if out.exists():
         shutil.rmtree(out)
     (out / "blobs" / "sha256").mkdir(parents=True)
@@ -101,6 +104,7 @@ def build(out: Path, platforms: dict[str, list[Path]], env: list[str], cmd: list
     index_desc["annotations"] = {"org.opencontainers.image.ref.name": REF_NAME}
     layout_index = {"schemaVersion": 2, "manifests": [index_desc]}
     (out / "index.json").write_text(json.dumps(layout_index))
+    return manifests
 
 
 def main() -> None:
