@@ -11,9 +11,17 @@ from ci.engine import engine_connection
 from tests.testbed import OfflineTestBed, require_testbed
 
 
+def _run_order(item: pytest.Item) -> int:
+    """0 for tests that kill the engine (which then drops its cache: nothing is cached yet),
+    1 for those that restart it (no connection of the session is open yet), 2 for the rest."""
+    if item.get_closest_marker("kills_engine") is not None:
+        return 0
+    return 1 if item.get_closest_marker("restarts_engine") is not None else 2
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that restart the engine run first: no connection of the session is open yet."""
-    items.sort(key=lambda item: item.get_closest_marker("restarts_engine") is None)
+    """Tests that kill, then those that restart the engine, run first (stable otherwise)."""
+    items.sort(key=_run_order)
 
 
 @pytest.fixture(scope="session")

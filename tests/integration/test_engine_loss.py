@@ -22,7 +22,7 @@ from tests.inputs import ANTREA_CI, antrea_checkout, fixture_options, ovs_tarbal
 from tests.registry_api import exists
 from tests.testbed import OfflineTestBed, engine_container, restart_engine
 
-pytestmark = [pytest.mark.engine, pytest.mark.restarts_engine]
+pytestmark = [pytest.mark.engine, pytest.mark.restarts_engine, pytest.mark.kills_engine]
 
 GONE = "the Dagger engine went away"
 
