@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import os
 import shutil
 import subprocess
 import sys
@@ -19,6 +21,9 @@ OFFLINE = Path(__file__).resolve().parents[2] / "shared" / "offline"
 REAL_ANTREA_TARBALL = OFFLINE / "antrea-v2.7.0-offline.tar.gz"
 WRAPPER_FIXTURE = FIXTURES / "iptables-wrappers-mini"
 OVS_VERSION = (FIXTURES / "ovs-mini/VERSION").read_text().strip()
+# Inputs of equal content are equal bytes, so tests that build the same fixture share the
+# engine's cache: the fixture commits carry this date, the tarballs no time at all.
+FIXTURE_COMMIT_DATE = "2026-01-01T00:00:00+00:00"
 # The command line of this project, as installed beside the Python running the tests.
 ANTREA_CI = str(Path(sys.executable).parent / "antrea-ci")
 
@@ -33,8 +38,13 @@ def fixture_options(checkout: Path, tarball: Path) -> list[str]:
 
 
 def git(tree: Path, *args: str) -> str:
+    dates = {"GIT_AUTHOR_DATE": FIXTURE_COMMIT_DATE, "GIT_COMMITTER_DATE": FIXTURE_COMMIT_DATE}
     result = subprocess.run(
-        ["git", "-C", str(tree), *args], check=True, capture_output=True, text=True
+        ["git", "-C", str(tree), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **dates},
     )
     return result.stdout.strip()
 
@@ -79,9 +89,18 @@ def real_antrea(destination: Path) -> Path:
 def ovs_tarball(destination: Path) -> Path:
     """The ovs-mini tree packed like an OVS release: openvswitch-<version>.tar.gz."""
     path = destination / f"openvswitch-{OVS_VERSION}.tar.gz"
-    with tarfile.open(path, "w:gz") as archive:
-        archive.add(FIXTURES / "ovs-mini", arcname=f"openvswitch-{OVS_VERSION}")
+    with (
+        gzip.GzipFile(path, "wb", mtime=0) as packed,
+        tarfile.open(fileobj=packed, mode="w") as archive,
+    ):
+        archive.add(FIXTURES / "ovs-mini", arcname=f"openvswitch-{OVS_VERSION}", filter=_timeless)
     return path
+
+
+def _timeless(member: tarfile.TarInfo) -> tarfile.TarInfo:
+    """A tarball member without the time or owner of the file it was made from."""
+    member.mtime, member.uid, member.gid, member.uname, member.gname = 0, 0, 0, "", ""
+    return member
 
 
 ELF_MACHINES = {62: "x86_64", 183: "aarch64", 40: "arm", 243: "riscv"}
