@@ -236,7 +236,7 @@ class Benchmarks:
         )
 
         async def as_test_does(platform: str) -> None:
-            outcome = await self.antrea().unit_tests(platform, TEST_PACKAGES)
+            outcome = await self.antrea().unit_test_outcome(platform, TEST_PACKAGES)
             print(f"{platform} (compiled on {outcome.compiled_on}): {outcome.summary}")
 
         async def compiled_in_target() -> None:
@@ -301,6 +301,40 @@ class Benchmarks:
         self.comparisons += [
             Comparison("nothing changed", cold, again),
             Comparison("nothing changed, engine restarted", cold, restarted),
+        ]
+
+    async def module_front(self, runs: int) -> None:
+        """10. What the module front costs: loading the module (`dagger functions`) after a
+        prune and again, and a warm build through `dagger call` (the agent exported) against
+        the same warm build through antrea-ci (every image, unchanged tarballs kept)."""
+        cli = os.environ["_EXPERIMENTAL_DAGGER_CLI_BIN"]
+        module = ["-m", str(Path(__file__).resolve().parents[1])]
+        name = self.platform
+        first = self.figure("dagger functions, the module loaded after a prune")
+        again = self.figure("dagger functions, the module loaded again")
+        called = self.figure(f"dagger call build --platform {name} agent export, warm")
+        direct = self.figure(f"antrea-ci build --platform {name} --output, warm")
+        images = ["--distro-image", self.testbed.distro_image, "--go-image", self.testbed.go_image]
+        output = self.tree.parent / "module-front"
+        dagger_build = [
+            *[cli, *module, "call", *fixture_options(self.tree, self.tarball), *images],
+            *["build", "--platform", name, "agent", "export", "--path", str(output / "agent.tar")],
+        ]
+        cli_build = [
+            *[ANTREA_CI, "build", *fixture_options(self.tree, self.tarball)],
+            *["--platform", name, "--output", str(output)],
+        ]
+        for _ in range(runs):
+            await prune()
+            self.add(first, run_timed([cli, *module, "functions"]))
+            self.add(again, run_timed([cli, *module, "functions"]))
+            run_timed(dagger_build)  # each front's own cache (cache volumes are per module)
+            run_timed(cli_build)
+            self.add(called, run_timed(dagger_build))
+            self.add(direct, run_timed(cli_build))
+        self.comparisons += [
+            Comparison("the module loaded again", first, again),
+            Comparison("a warm build, dagger call against antrea-ci", called, direct),
         ]
 
     async def release_images(self, runs: int, fixture: Benchmarks) -> None:
@@ -425,7 +459,17 @@ def machine() -> str:
     )
 
 
-SECTIONS = ("go", "build", "platforms", "tests", "upload", "release", "faults", "cache")
+SECTIONS = (
+    "go",
+    "build",
+    "platforms",
+    "tests",
+    "upload",
+    "release",
+    "faults",
+    "cache",
+    "module",
+)
 
 
 def main(
@@ -452,7 +496,8 @@ def main(
             "platforms (3. and 4.), tests (5. unit tests), upload (6. the source), "
             "release (7. every image from the tarball, arm64 emulated, sizes), faults (8. "
             "release flows under the fault proxy, RUNS seeds per flow), cache (9. the CLI's "
-            "build again, and after an engine restart); repeatable."
+            "build again, and after an engine restart), module (10. the module front's cost); "
+            "repeatable."
         ),
     ] = None,
     write: Annotated[
@@ -496,6 +541,8 @@ def main(
                 await bench.release_images(runs, fixture)
             if "cache" in chosen:
                 await bench.cli_cache(runs)
+            if "module" in chosen:
+                await bench.module_front(runs)
             if "faults" in chosen:
                 campaign.append(await fault_campaign(testbed, tree, bench.tarball, runs))
 
