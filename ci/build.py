@@ -28,7 +28,7 @@ from ci.platforms import Platform, default_platforms, parse_platform, runs_nativ
 from ci.publishing import Credential, pull
 from ci.references import Repository, parse_repository
 from ci.source import AntreaSource, AntreaTree, check_tree, entries, load_source
-from ci.versions import BuildVersions, SuricataChoice, choose_suricata, pins
+from ci.versions import BuildVersions, SourceError, SuricataChoice, choose_suricata, pins
 
 # A recipe of an image made from the distribution image: (platform, distro image, binaries,
 # labels) -> the image.
@@ -91,6 +91,9 @@ class BuildInputs:
     base_registry: str
     iptables_wrapper_source: dagger.Directory | None
     credentials: list[Credential] = field(default_factory=list)
+    # Tunnels to registries on the caller's loopback, which a module's container cannot
+    # reach at their address (the engine, on the host's network, pushes to them directly).
+    local_registries: list[dagger.Service] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -125,10 +128,22 @@ class ImageBuilder:
         return reference
 
     async def tree(self) -> AntreaTree:
-        directory = self.inputs.source or (
-            dag.git(pins().antrea_repository).tag(pins().antrea).tree()
-        )
-        return await check_tree(directory)
+        return await check_tree(self.inputs.source or await self._pinned_release())
+
+    @staticmethod
+    async def _pinned_release() -> dagger.Directory:
+        """The upstream release build/versions.env pins, fetched: SourceError when it
+        cannot be (offline, say), rather than a tree found empty."""
+        repository, tag = pins().antrea_repository, pins().antrea
+        tree = dag.git(repository).tag(tag).tree()
+        try:
+            await tree.sync()
+        except dagger.QueryError as error:
+            raise SourceError(
+                f"cannot fetch Antrea {tag} from {repository} ({first_line(str(error))}): "
+                "give the tree to build with --source"
+            ) from None
+        return tree
 
     def go_image(self, versions: BuildVersions) -> str:
         return self.inputs.go_image or f"golang:{versions.go.value}"

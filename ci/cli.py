@@ -334,7 +334,7 @@ def test(
         async with engine_connection():
             started = time.monotonic()
             antrea = BuildInputs(source, go_image=go_image).antrea()
-            outcome = await antrea.unit_tests(
+            outcome = await antrea.unit_test_outcome(
                 target, package, run, coverage=coverage is not None, race=race
             )
             _stage_done(times, outcome.platform, "unit-tests", started, outcome.emulated)

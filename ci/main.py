@@ -10,12 +10,13 @@ from collections.abc import Callable
 from typing import Annotated, Any, cast
 
 import dagger
-from dagger import Doc, Ignore, field, function, object_type
+from dagger import DefaultPath, Doc, Ignore, check, field, function, object_type
 
 from ci.build import BuildInputs, ImageBuilder, Images
+from ci.checks import REPOSITORY_IGNORED, UnitTestChecks, check_repository
 from ci.publishing import Credential
 from ci.release import RegistryAuth, Release
-from ci.source import UPLOAD_EXCLUDES
+from ci.source import without_unread
 from ci.unit_testing import UnitTests, require_passed, run_unit_tests
 from ci.versions import pins
 
@@ -63,7 +64,6 @@ class Antrea:
     source: Annotated[
         dagger.Directory | None,
         Doc("Antrea source tree (default: the pinned upstream release)"),
-        Ignore(UPLOAD_EXCLUDES),
     ] = None
     distro_image: Annotated[str, Doc("Distribution image of the runtime images")] = (
         pins().distro_image
@@ -87,13 +87,22 @@ class Antrea:
         Doc("kubernetes-sigs/iptables-wrappers source (default: the commit the tree pins)"),
     ] = None
 
+    local_registries: Annotated[
+        list[dagger.Service] | None,
+        Doc(
+            "Registries on this machine's loopback that publishing reads, as"
+            " tcp://127.0.0.1:PORT: functions run in a container, whose loopback is not"
+            " this machine's"
+        ),
+    ] = None
+
     registry_auths: list[RegistryAuth] = field(default=list, init=False)
 
     def _builder(self) -> ImageBuilder:
         credentials = [Credential(a.address, a.username, a.secret) for a in self.registry_auths]
         return ImageBuilder(
             BuildInputs(
-                source=self.source,
+                source=without_unread(self.source),
                 distro_image=self.distro_image,
                 go_image=self.go_image,
                 ovs_tarball=self.ovs_tarball,
@@ -101,6 +110,7 @@ class Antrea:
                 base_registry=self.base_registry,
                 iptables_wrapper_source=self.iptables_wrapper_source,
                 credentials=credentials,
+                local_registries=list(self.local_registries or []),
             )
         )
 
@@ -164,7 +174,7 @@ class Antrea:
 
     # Unit tests
 
-    async def unit_tests(
+    async def unit_test_outcome(
         self,
         platform: str = "",
         packages: list[str] | None = None,
@@ -189,7 +199,7 @@ class Antrea:
         race: RaceArg = "auto",
     ) -> UnitTests:
         """Run the Go unit tests in the target platform and report, even when some fail."""
-        return await self.unit_tests(platform, packages, run, extra_flags, coverage, race)
+        return await self.unit_test_outcome(platform, packages, run, extra_flags, coverage, race)
 
     @function
     async def test(
@@ -202,8 +212,34 @@ class Antrea:
         race: RaceArg = "auto",
     ) -> UnitTests:
         """Run the Go unit tests in the target platform; fail naming the failed tests."""
-        outcome = await self.unit_tests(platform, packages, run, extra_flags, coverage, race)
+        outcome = await self.unit_test_outcome(platform, packages, run, extra_flags, coverage, race)
         return require_passed(outcome)
+
+    @function
+    def unit_tests(self) -> UnitTestChecks:
+        """Antrea's unit tests as checks, one per configured platform (`dagger check`)."""
+        # dagger's field() is not a dataclass field specifier mypy knows.
+        return UnitTestChecks(  # type: ignore[call-arg]
+            source=without_unread(self.source),
+            distro_image=self.distro_image,
+            go_image=self.go_image,
+        )
+
+    # Checks of this repository
+
+    @function
+    @check
+    async def repository(
+        self,
+        repository: Annotated[
+            dagger.Directory,
+            DefaultPath("/"),
+            Ignore(REPOSITORY_IGNORED),
+            Doc("This repository (default: the module's own)"),
+        ],
+    ) -> None:
+        """This repository's lint (ruff), types (mypy) and the tests that need no engine."""
+        await check_repository(repository)
 
     # Release
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ci.platforms import ConfiguredPlatform, Platform
 
 NATIVE_ARCHITECTURES = {"ubuntu-24.04": {"amd64"}, "ubuntu-24.04-arm": {"arm64", "arm/v7"}}
@@ -10,6 +12,12 @@ NATIVE_ARCHITECTURES = {"ubuntu-24.04": {"amd64"}, "ubuntu-24.04-arm": {"arm64",
 def native_runner(platform: Platform, runners: list[str]) -> bool:
     """Whether a platform runs natively on one of the runners (arm/v7 on Arm64: AArch32)."""
     return any(platform.key in NATIVE_ARCHITECTURES.get(runner, set()) for runner in runners)
+
+
+def unit_test_check(platform: Platform) -> str:
+    """`dagger check`'s name for the platform's unit tests (ci/checks.py): its slug, with
+    the dash Dagger's CLI puts wherever letters and digits meet (unit-tests:linux-arm-v-7)."""
+    return "unit-tests:" + re.sub(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])", "-", platform.slug)
 
 
 def ci_matrix(
@@ -28,6 +36,7 @@ def ci_matrix(
                 "platform": str(entry.platform),
                 "runner": runner,
                 "slug": entry.platform.slug,
+                "check": unit_test_check(entry.platform),
                 "tag_suffix": entry.platform.facts.tag_suffix,
                 "emulated": not native_runner(entry.platform, [runner]),
             }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -131,13 +131,17 @@ def _refusal(
 
 
 async def _client(
-    http: httpx.AsyncClient, registry: str, credentials: Sequence[Credential]
+    http: httpx.AsyncClient,
+    registry: str,
+    credentials: Sequence[Credential],
+    routes: Mapping[str, str],
 ) -> RegistryClient:
+    endpoint = routes.get(registry, "")
     for credential in credentials:
         if credential.registry == registry:
             password = await credential.secret.plaintext()
-            return RegistryClient(http, registry, credential.username, password)
-    return RegistryClient(http, registry)
+            return RegistryClient(http, registry, credential.username, password, endpoint=endpoint)
+    return RegistryClient(http, registry, endpoint=endpoint)
 
 
 async def push_indexes(
@@ -146,19 +150,23 @@ async def push_indexes(
     tags: Sequence[str],
     credentials: Sequence[Credential],
     overwrite: bool = False,
+    routes: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Push, for each image, an index of the manifests its per-arch tags hold, by digest.
 
     Every per-arch manifest is found and checked, the right to push to every repository
     too, and no release tag may move (unless overwrite), before the first index is pushed;
     a tag that already holds the very index is left alone, with a line saying so. Returns
-    the references with their digests.
+    the references with their digests. Routes name where to reach a registry that is not
+    reachable at its address from here (loopback_routes).
     """
     async with http_client(60) as http:
         clients: dict[str, RegistryClient] = {}
         for image in images:
             if image.registry not in clients:
-                clients[image.registry] = await _client(http, image.registry, credentials)
+                clients[image.registry] = await _client(
+                    http, image.registry, credentials, routes or {}
+                )
         plans: dict[str, tuple[Repository, list[Descriptor]]] = {}
         updates: list[TagUpdate] = []
         for image in images:

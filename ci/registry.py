@@ -86,6 +86,20 @@ def base_url(registry: str) -> str:
     return f"{scheme}://{registry}"
 
 
+def loopback_routes(endpoints: Sequence[str]) -> dict[str, str]:
+    """Where to reach registries of the caller's loopback from elsewhere (a module's
+    container), given the endpoints (http://HOST:PORT) of tunnels to their ports: each
+    under the addresses a user writes, 127.0.0.1:PORT and localhost:PORT."""
+    routes: dict[str, str] = {}
+    for endpoint in endpoints:
+        port = endpoint.rstrip("/").rsplit(":", 1)[-1]
+        if not port.isdigit():
+            raise ValueError(f"a tunnel endpoint without a port: {endpoint!r}")
+        for host in ("127.0.0.1", "localhost"):
+            routes[f"{host}:{port}"] = endpoint.rstrip("/")
+    return routes
+
+
 def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
     """Split a WWW-Authenticate header into its scheme and parameters."""
     scheme, _, rest = header.strip().partition(" ")
@@ -125,9 +139,12 @@ class RegistryClient:
         password: str = "",
         policy: RetryPolicy = DEFAULT_POLICY,
         on_retry: Callable[[str], None] | None = None,
+        endpoint: str = "",
     ) -> None:
         self._http = http
         self._registry = registry
+        # Where the registry's API is reached, when not at its address (a tunnel).
+        self._base_url = endpoint or base_url(registry)
         self._basic = (username, password) if username else None
         self._tokens: dict[str, str] = {}
         self._policy = policy
@@ -203,7 +220,7 @@ class RegistryClient:
     async def _send_once(
         self, method: str, repository: Repository, path: str, what: str, **kwargs: Any
     ) -> httpx.Response:
-        url = f"{base_url(self._registry)}/v2/{repository.path}/{path}"
+        url = f"{self._base_url}/v2/{repository.path}/{path}"
         writes = method in ("PUT", "POST")
         scope = f"repository:{repository.path}:pull" + (",push" if writes else "")
         headers = dict(kwargs.pop("headers", {}))

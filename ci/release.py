@@ -14,6 +14,7 @@ from ci.catalog import IMAGE_NAMES, RELEASED
 from ci.platforms import Platform
 from ci.publishing import push, push_indexes
 from ci.references import Repository, arch_tag, check_tag, parse_repository
+from ci.registry import loopback_routes
 
 
 @object_type
@@ -23,6 +24,16 @@ class RegistryAuth:
     address: Annotated[str, Doc("Registry host, e.g. ghcr.io or docker.io")] = field()
     username: Annotated[str, Doc("User name")] = field()
     secret: Annotated[dagger.Secret, Doc("Password or token")] = field()
+
+
+async def _loopback_routes(tunnels: list[dagger.Service]) -> dict[str, str]:
+    """Where this code reaches the registries of the caller's loopback: through the
+    tunnels' endpoints (started here, or shared with the caller that started them)."""
+    endpoints = []
+    for tunnel in tunnels:
+        await tunnel.start()
+        endpoints.append(await tunnel.endpoint(scheme="http"))
+    return loopback_routes(endpoints)
 
 
 def _tags(tag: str, latest: bool) -> list[str]:
@@ -101,8 +112,9 @@ class Release:
         overwrite: bool,
     ) -> list[str]:
         images = [repo.child(IMAGE_NAMES[image]) for image in RELEASED for repo in repositories]
-        credentials = self.builder.inputs.credentials
-        return await push_indexes(images, per_arch, tags, credentials, overwrite)
+        inputs = self.builder.inputs
+        routes = await _loopback_routes(inputs.local_registries)
+        return await push_indexes(images, per_arch, tags, inputs.credentials, overwrite, routes)
 
     async def publish_base(
         self, namespace: str, platforms: list[str] | None, suricata: bool

@@ -35,6 +35,14 @@ REQUIRED_DIRS = ("build/images/scripts",)
 UPLOAD_EXCLUDES = [".github", "docs", "CHANGELOG", "bin"]
 
 
+def without_unread(directory: dagger.Directory | None) -> dagger.Directory | None:
+    """The tree without what no stage reads, as the CLI uploads it. (The module does this
+    itself: Dagger 0.21.8's Ignore on an optional argument fails when it is not given.)"""
+    if directory is None:
+        return None
+    return dag.directory().with_directory("/", directory, exclude=UPLOAD_EXCLUDES)
+
+
 def missing_paths(root: set[str], commands: set[str], scripts_present: bool) -> list[str]:
     """The paths an Antrea tree must have that a listing lacks (pure)."""
     missing = [name for name in REQUIRED_FILES if name not in root]

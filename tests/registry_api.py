@@ -76,11 +76,13 @@ def exists(reference: str, credentials: Credentials | None = None) -> bool:
     return True
 
 
-def index_platforms(reference: str) -> set[tuple[str, str, str | None]]:
+def index_platforms(
+    reference: str, credentials: Credentials | None = None
+) -> set[tuple[str, str, str | None]]:
     """(os, architecture, variant) of each manifest an image index lists."""
     return {
         (m["platform"]["os"], m["platform"]["architecture"], m["platform"].get("variant"))
-        for m in manifest(reference)["manifests"]
+        for m in manifest(reference, credentials)["manifests"]
     }
 
 

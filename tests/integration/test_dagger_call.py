@@ -9,11 +9,15 @@ import re
 import shutil
 import subprocess
 import tarfile
+import uuid
 from pathlib import Path
 
 import pytest
 
+from ci.matrix import unit_test_check
+from ci.platforms import default_platforms, parse_platform
 from tests.inputs import FIXTURES, WRAPPER_FIXTURE, antrea_checkout, ovs_tarball
+from tests.registry_api import Credentials, index_platforms
 from tests.testbed import OfflineTestBed
 
 pytestmark = pytest.mark.engine
@@ -22,14 +26,19 @@ ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
 # The first call loads the module: the Python SDK's runtime is built, this project installed.
 FIRST_LOAD_SECONDS = 1800
+ARM64_AND_AMD64 = {("linux", "amd64", None), ("linux", "arm64", None)}
 
 
-def dagger(*args: str) -> subprocess.CompletedProcess[str]:
-    """The official CLI the test bed announced, in this repository (the module)."""
+def dagger(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    """The official CLI the test bed announced, in this repository (the module) unless
+    another working directory is given."""
     cli = os.environ["_EXPERIMENTAL_DAGGER_CLI_BIN"]
     return subprocess.run(
         [cli, *args],
-        cwd=ROOT,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         timeout=FIRST_LOAD_SECONDS,
@@ -42,6 +51,9 @@ def offline_options(testbed: OfflineTestBed, source: Path, tarball: Path) -> lis
         *["--source", str(source), "--ovs-tarball", str(tarball)],
         *["--iptables-wrapper-source", str(WRAPPER_FIXTURE)],
         *["--distro-image", testbed.distro_image, "--go-image", testbed.go_image],
+        # The test bed's registries listen on this machine's loopback.
+        "--local-registries",
+        f"tcp://{testbed.registry},tcp://{testbed.auth_registry}",
     ]
 
 
@@ -91,3 +103,93 @@ def test_test_passes_and_names_the_failed_tests_of_a_failing_tree(
     failed = dagger("call", *failing, "test", "--platform", "linux/amd64", "summary")
     assert failed.returncode != 0
     assert "TestHalfOfThreeIsWrong" in failed.stdout + failed.stderr
+
+
+def test_publish_with_registry_auth_lists_every_platform(
+    testbed: OfflineTestBed, tmp_path: Path
+) -> None:
+    options = offline_options(testbed, antrea_checkout(tmp_path), ovs_tarball(tmp_path))
+    namespace = f"{testbed.auth_registry}/dagger-call-{uuid.uuid4().hex[:8]}"
+    published = dagger(
+        "call", *options,
+        "with-registry-auth", "--address", testbed.auth_registry,
+        "--username", testbed.auth_user, "--secret", "env:ANTREA_CI_TEST_PASSWORD",
+        "publish", "--namespaces", namespace, "--tag", "v2.7.0",
+        "--platforms", "linux/amd64,linux/arm64",
+        env={"ANTREA_CI_TEST_PASSWORD": testbed.auth_password},
+    )  # fmt: skip
+    assert published.returncode == 0, published.stderr
+    assert testbed.auth_password not in published.stdout + published.stderr
+    agent = f"{namespace}/antrea-agent-ubuntu:v2.7.0"
+    credentials = Credentials(testbed.auth_user, testbed.auth_password)
+    assert index_platforms(agent, credentials) == ARM64_AND_AMD64
+
+
+def test_publish_arch_then_merge(testbed: OfflineTestBed, tmp_path: Path) -> None:
+    options = offline_options(testbed, antrea_checkout(tmp_path), ovs_tarball(tmp_path))
+    namespace = f"{testbed.registry}/dagger-call-{uuid.uuid4().hex[:8]}"
+    for platform in ("linux/amd64", "linux/arm64"):
+        pushed = dagger(
+            "call", *options, "publish-arch", "--namespaces", namespace,
+            "--tag", "v2.7.0", "--platform", platform,
+        )  # fmt: skip
+        assert pushed.returncode == 0, pushed.stderr
+    merged = dagger(
+        "call", *options, "merge", "--namespaces", namespace, "--tag", "v2.7.0",
+        "--platforms", "linux/amd64,linux/arm64",
+    )  # fmt: skip
+    assert merged.returncode == 0, merged.stderr
+    assert index_platforms(f"{namespace}/antrea-agent-ubuntu:v2.7.0") == ARM64_AND_AMD64
+
+
+# What `dagger check -l` lists: this repository's check and, by the name the CI matrix
+# gives it, the unit tests of each configured platform.
+CHECKS = {
+    "antrea:repository",
+    *(f"antrea:{unit_test_check(platform)}" for platform in default_platforms()),
+}
+
+
+def test_dagger_check_lists_the_checks_of_each_platform_and_of_this_repository() -> None:
+    listed = dagger("check", "-l")
+    assert listed.returncode == 0, listed.stderr
+    names = {line.split()[0] for line in listed.stdout.splitlines()[1:] if line.strip()}
+    assert names == CHECKS, listed.stdout
+
+
+def _check_in(workdir: Path, testbed: OfflineTestBed, tree: Path) -> list[str]:
+    """`dagger check` of this module from workdir, whose .env gives the constructor the
+    test bed's options (dagger check takes no constructor flags)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / ".env").write_text(
+        f"ANTREA_SOURCE={tree}\n"
+        f"ANTREA_DISTROIMAGE={testbed.distro_image}\n"
+        f"ANTREA_GOIMAGE={testbed.go_image}\n"
+    )
+    return ["-m", str(ROOT), "check"]
+
+
+AMD64_CHECK = unit_test_check(parse_platform("linux/amd64"))
+
+
+def test_dagger_check_runs_a_platforms_unit_tests_and_names_the_failed_ones(
+    testbed: OfflineTestBed, tmp_path: Path
+) -> None:
+    passing = tmp_path / "passing"
+    command = _check_in(passing, testbed, antrea_checkout(tmp_path))
+    passed = dagger(*command, AMD64_CHECK, cwd=passing)
+    assert passed.returncode == 0, passed.stderr
+
+    failing_tree = antrea_checkout(tmp_path / "failing-tree")
+    shutil.copytree(FIXTURES / "failing-tests/pkg", failing_tree / "pkg", dirs_exist_ok=True)
+    failing = tmp_path / "failing"
+    failed = dagger(
+        *_check_in(failing, testbed, failing_tree), "unit-tests:linux-amd64", cwd=failing
+    )
+    assert failed.returncode != 0
+    assert "TestHalfOfThreeIsWrong" in failed.stdout + failed.stderr
+
+
+def test_dagger_check_runs_this_repositorys_lint_and_engine_less_tests() -> None:
+    checked = dagger("check", "repository")
+    assert checked.returncode == 0, checked.stdout + checked.stderr

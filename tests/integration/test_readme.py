@@ -31,6 +31,7 @@ def offline_quick_start() -> str:
 async def test_the_offline_quick_start_runs_as_written(engine: OfflineTestBed) -> None:
     commands = offline_quick_start()
     assert "antrea-ci build" in commands and "antrea-ci test" in commands
+    assert "dagger call" in commands
     # As a newcomer's shell after `pip install -e .`: the venv's antrea-ci first on PATH.
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     result = await anyio.run_process(
@@ -38,7 +39,8 @@ async def test_the_offline_quick_start_runs_as_written(engine: OfflineTestBed) -
     )
     stdout, stderr = result.stdout.decode(), result.stderr.decode()
     assert result.returncode == 0, f"{stdout}\n{stderr}"
-    with tarfile.open(ROOT / "out/antrea-agent-ubuntu-linux-arm64.tar") as archive:
-        assert "index.json" in archive.getnames()
+    for exported in ("antrea-agent-ubuntu-linux-arm64.tar", "antrea-agent-arm64.tar"):
+        with tarfile.open(ROOT / "out" / exported) as archive:
+            assert "index.json" in archive.getnames()
     assert "linux/amd64 (race detector on)" in stdout
     assert (ROOT / "out/junit.xml").read_text().startswith("<?xml")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ci.matrix import ci_matrix
+from ci.matrix import ci_matrix, unit_test_check
 from ci.platforms import configured_platforms, load_platforms
 
 
@@ -36,6 +36,16 @@ def test_a_riscv64_line_reaches_the_matrix() -> None:
         "platform": "linux/riscv64",
         "runner": "ubuntu-24.04",
         "slug": "linux-riscv64",
+        "check": "unit-tests:linux-riscv-64",
         "tag_suffix": "riscv64",
         "emulated": True,
     }
+
+
+def test_unit_test_checks_are_named_as_the_dagger_cli_shows_them() -> None:
+    names = [unit_test_check(entry.platform) for entry in configured_platforms()]
+    assert names == [
+        "unit-tests:linux-amd-64",
+        "unit-tests:linux-arm-64",
+        "unit-tests:linux-arm-v-7",
+    ]

@@ -10,6 +10,7 @@ from dagger.mod import _default_mod as module
 from dagger.mod._converter import to_typedef
 
 import ci.build
+import ci.checks
 import ci.main
 import ci.unit_testing
 
@@ -23,6 +24,8 @@ FUNCTIONS = {
     "build": ci.build.Images,
     "test": ci.unit_testing.UnitTests,
     "test_report": ci.unit_testing.UnitTests,
+    "unit_tests": ci.checks.UnitTestChecks,
+    "repository": type(None),
     "with_registry_auth": ci.main.Antrea,
     "publish": list[str],
     "publish_arch": list[str],
@@ -33,7 +36,13 @@ SIDE_EFFECTS = ("publish", "publish_arch", "merge", "publish_base")
 
 
 def test_objects_are_the_main_object_and_its_result_types() -> None:
-    assert set(module._objects) == {"Antrea", "Images", "UnitTests", "RegistryAuth"}
+    assert set(module._objects) == {
+        "Antrea",
+        "Images",
+        "UnitTests",
+        "UnitTestChecks",
+        "RegistryAuth",
+    }
     assert module._objects["Antrea"].cls is ci.main.Antrea
 
 
@@ -70,6 +79,7 @@ def test_constructor_takes_the_source_and_base_images_with_defaults() -> None:
         "allow_ovs_version_mismatch",
         "base_registry",
         "iptables_wrapper_source",
+        "local_registries",
     ]
     assert all(parameter.doc for parameter in parameters.values())
     assert parameters["source"].is_nullable and parameters["ovs_tarball"].is_nullable

@@ -14,6 +14,7 @@ from ci.registry import (
     base_url,
     digest_of,
     index_document,
+    loopback_routes,
     parse_challenge,
     platform_of,
 )
@@ -71,3 +72,19 @@ def test_platforms_are_read_from_index_entries_and_image_configs() -> None:
     config = {"os": "linux", "architecture": "arm64", "rootfs": {}}
     assert platform_of(entry) == parse_platform("linux/arm/v7")
     assert platform_of(config) == parse_platform("linux/arm64")
+
+
+def test_loopback_registries_are_reached_through_their_tunnels() -> None:
+    routes = loopback_routes(["http://3o7v2lmhd9b6a:5310", "http://kq1m0c5v3r8jc:5311/"])
+    assert routes == {
+        "127.0.0.1:5310": "http://3o7v2lmhd9b6a:5310",
+        "localhost:5310": "http://3o7v2lmhd9b6a:5310",
+        "127.0.0.1:5311": "http://kq1m0c5v3r8jc:5311",
+        "localhost:5311": "http://kq1m0c5v3r8jc:5311",
+    }
+    assert loopback_routes([]) == {}
+
+
+def test_a_tunnel_endpoint_without_a_port_is_refused() -> None:
+    with pytest.raises(ValueError, match="without a port"):
+        loopback_routes(["http://3o7v2lmhd9b6a"])

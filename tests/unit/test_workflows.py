@@ -109,7 +109,7 @@ def test_dagger_steps_pin_the_dagger_version_of_versions_env() -> None:
     for step in steps:
         assert re.fullmatch(r"dagger/dagger-for-github@v\d+", step["uses"])
         assert step["with"]["version"] == pins().dagger
-        assert step["with"]["verb"] == "call"
+        assert step["with"]["verb"] in ("call", "check")
 
 
 def test_secrets_reach_dagger_only_as_env_references() -> None:
@@ -171,6 +171,9 @@ def test_matrix_jobs_handle_every_configured_platform() -> None:
                 assert {**job.get("env", {}), **step.get("env", {})}["PLATFORM"] == (
                     "${{ matrix.platform }}"
                 ), where
+            elif step["with"]["verb"] == "check":
+                # The platform's check, by the name `antrea-ci matrix` gives it.
+                assert step["with"]["args"] == "${{ matrix.check }}", where
             else:
                 args = step["with"]["args"]
                 assert re.search(r"--platforms?=\$\{\{ matrix\.platform \}\}", args), where
