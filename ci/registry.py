@@ -92,11 +92,12 @@ def loopback_routes(endpoints: Sequence[str]) -> dict[str, str]:
     under the addresses a user writes, 127.0.0.1:PORT and localhost:PORT."""
     routes: dict[str, str] = {}
     for endpoint in endpoints:
-        port = endpoint.rstrip("/").rsplit(":", 1)[-1]
+        url = endpoint.rstrip("/")
+        port = url.rsplit(":", 1)[-1]
         if not port.isdigit():
             raise ValueError(f"a tunnel endpoint without a port: {endpoint!r}")
         for host in ("127.0.0.1", "localhost"):
-            routes[f"{host}:{port}"] = endpoint.rstrip("/")
+            routes[f"{host}:{port}"] = url
     return routes
 
 
