@@ -180,15 +180,37 @@ async def _load(output: Path, platform: str, times: StageTimes, emulated: bool) 
     _stage_done(times, platform, "load", started, emulated)
 
 
+async def _all(pairs: list[Awaitable[tuple[str, str]]]) -> list[tuple[str, str]]:
+    """Await the pairs concurrently (each needs queries to the engine), in their order."""
+    results: dict[int, tuple[str, str]] = {}
+
+    async def one(index: int, pair: Awaitable[tuple[str, str]]) -> None:
+        results[index] = await pair
+
+    async with anyio.create_task_group() as group:
+        for index, pair in enumerate(pairs):
+            group.start_soon(one, index, pair)
+    return [results[index] for index in range(len(pairs))]
+
+
+async def _pair(name: Awaitable[str], value: Awaitable[str]) -> tuple[str, str]:
+    return await name, await value
+
+
 async def _identity(container: dagger.Container, platform: str) -> ImageIdentity:
-    """What the image is made of, read from the engine without exporting it."""
+    """What the image is made of, read from the engine without exporting it (the name and
+    value of each variable and label is a query: they are sent together)."""
+    variables = await container.env_variables()
+    env = await _all([_pair(v.name(), v.value()) for v in variables])
+    labels = await container.labels()
+    labelled = await _all([_pair(la.name(), la.value()) for la in labels])
     return ImageIdentity(
         platform=platform,
         rootfs_digest=await container.rootfs().digest(),
         entrypoint=await container.entrypoint(),
         default_args=await container.default_args(),
-        env=[f"{await e.name()}={await e.value()}" for e in await container.env_variables()],
-        labels={await label.name(): await label.value() for label in await container.labels()},
+        env=[f"{name}={value}" for name, value in env],
+        labels=dict(labelled),
         workdir=await container.workdir(),
         user=await container.user(),
     )
@@ -221,10 +243,18 @@ async def _build(
             _stage_done(times, platform, name, started, emulated, pulled)
         started = time.monotonic()
         kept = []
+        identities: dict[str, ImageIdentity] = {}
+
+        async def identify(name: str) -> None:
+            identities[name] = await _identity(getattr(images, name), platform)
+
+        async with anyio.create_task_group() as group:
+            for name in IMAGE_NAMES:
+                group.start_soon(identify, name)
         for name in IMAGE_NAMES:
             container = getattr(images, name)
             tarball = output / tarball_name(IMAGE_NAMES[name], platform)
-            identity = await _identity(container, platform)
+            identity = identities[name]
             if export_stamp.unchanged(tarball, identity):
                 kept.append(tarball.name)
                 continue
