@@ -214,7 +214,6 @@ class ImageBuilder:
             builder, target, versions.cni_plugins.value, pins().cni_plugin_names
         )
         return base_recipe.image(
-            target,
             ovs_image,
             cni,
             golang.iptables_wrapper(builder, self._wrapper_source(versions), target),

@@ -37,10 +37,13 @@ UPLOAD_EXCLUDES = [".github", "docs", "CHANGELOG", "bin"]
 
 def without_unread(directory: dagger.Directory | None) -> dagger.Directory | None:
     """The tree without what no stage reads, as the CLI uploads it. (The module does this
-    itself: Dagger 0.21.8's Ignore on an optional argument fails when it is not given.)"""
+    itself: Dagger 0.21.8's Ignore on an optional argument fails when it is not given.)
+
+    `filter` keeps an uploaded directory keyed by its content, so the same tree has the
+    same cache keys whichever front uploaded it, with excludes or without."""
     if directory is None:
         return None
-    return dag.directory().with_directory("/", directory, exclude=UPLOAD_EXCLUDES)
+    return directory.filter(exclude=UPLOAD_EXCLUDES)
 
 
 def missing_paths(root: set[str], commands: set[str], scripts_present: bool) -> list[str]:

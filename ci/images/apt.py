@@ -5,40 +5,26 @@ from __future__ import annotations
 import shlex
 
 import dagger
-from dagger import dag
 
 from ci.images import ContainerStep
-from ci.platforms import Platform
 
-APT_ARCHIVES = "/var/cache/apt/archives"
 APT_LISTS = "/var/lib/apt/lists"
 
 
-def apt_run(platform: Platform, script: str) -> ContainerStep:
-    """Run a shell script that uses apt, with apt's caches mounted for this step only.
+def apt_run(script: str) -> ContainerStep:
+    """Run a shell script that uses apt; the image keeps neither apt's lists nor archives.
 
-    apt's archives and lists live in cache volumes keyed by platform, so images carry no
-    apt cache and each platform keeps its own.
+    No cache volume for apt: Dagger namespaces cache volumes by module, so a step that
+    mounts one has other cache keys under `dagger call` than under `antrea-ci`, and the two
+    fronts would build different layers of the same image. The engine's cache keeps each
+    step's result; only a step that runs again downloads its packages again.
     """
 
     def apply(container: dagger.Container) -> dagger.Container:
-        locked = dagger.CacheSharingMode.LOCKED
         return (
-            # Images that clean apt's cache after each install would empty the volume.
-            container.with_exec(["rm", "-f", "/etc/apt/apt.conf.d/docker-clean"])
-            .with_mounted_cache(
-                APT_ARCHIVES,
-                dag.cache_volume(f"antrea-ci-apt-archives-{platform.slug}"),
-                sharing=locked,
-            )
-            .with_mounted_cache(
-                APT_LISTS, dag.cache_volume(f"antrea-ci-apt-lists-{platform.slug}"), sharing=locked
-            )
-            .with_env_variable("DEBIAN_FRONTEND", "noninteractive")
-            .with_exec(["sh", "-ec", script])
+            container.with_env_variable("DEBIAN_FRONTEND", "noninteractive")
+            .with_exec(["sh", "-ec", f"{script}\napt-get clean\nrm -rf {APT_LISTS}/*"])
             .without_env_variable("DEBIAN_FRONTEND")
-            .without_mount(APT_ARCHIVES)
-            .without_mount(APT_LISTS)
         )
 
     return apply
@@ -49,9 +35,7 @@ def install_command(*packages: str) -> str:
     return "apt-get install -y -q --no-install-recommends " + shlex.join(packages)
 
 
-def apt_install(
-    platform: Platform, *packages: str, satisfy: list[str] | None = None
-) -> ContainerStep:
+def apt_install(*packages: str, satisfy: list[str] | None = None) -> ContainerStep:
     """Install packages (and satisfy dependency relations) without recommends."""
     commands = ["apt-get update -q"]
     if packages:
@@ -59,4 +43,4 @@ def apt_install(
     if satisfy:
         relations = shlex.quote(", ".join(satisfy))
         commands.append(f"apt-get satisfy -y -q --no-install-recommends {relations}")
-    return apt_run(platform, " && ".join(commands))
+    return apt_run(" && ".join(commands))

@@ -5,14 +5,12 @@ from __future__ import annotations
 import dagger
 
 from ci.images.apt import apt_install
-from ci.platforms import Platform
 
 TOOLS = ("ipset", "jq", "inotify-tools", "nftables")
 CNI_BIN_DIR = "/opt/cni/bin"
 
 
 def image(
-    platform: Platform,
     ovs_image: dagger.Container,
     cni_plugins: dagger.Directory,
     iptables_wrapper: dagger.Directory,
@@ -24,7 +22,7 @@ def image(
     Suricata (when a version is given) comes from its versioned Ubuntu PPA, as upstream's.
     """
     container = (
-        ovs_image.with_(apt_install(platform, *TOOLS))
+        ovs_image.with_(apt_install(*TOOLS))
         .with_directory(CNI_BIN_DIR, cni_plugins)
         .with_file("/iptables-wrapper", iptables_wrapper.file("iptables-wrapper"))
         .with_file(
@@ -36,8 +34,8 @@ def image(
     )
     if suricata_version:
         container = (
-            container.with_(apt_install(platform, "software-properties-common"))
+            container.with_(apt_install("software-properties-common"))
             .with_exec(["add-apt-repository", "-y", f"ppa:oisf/suricata-{suricata_version}"])
-            .with_(apt_install(platform, "suricata"))
+            .with_(apt_install("suricata"))
         )
     return container

@@ -19,7 +19,7 @@ def image(
     container = (
         dag.container(platform=dagger.Platform(str(platform)))
         .from_(distro_image)
-        .with_(apt_install(platform, "ca-certificates"))
+        .with_(apt_install("ca-certificates"))
         .with_file(f"/{FLOW_AGGREGATOR}", binaries.file(FLOW_AGGREGATOR))
         .with_directory("/usr/local/bin", binaries, include=["antctl"])
         .with_entrypoint([f"/{FLOW_AGGREGATOR}"])

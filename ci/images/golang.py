@@ -66,6 +66,17 @@ def cross_compiling(container: dagger.Container, platform: Platform) -> dagger.C
     return container
 
 
+def by_content(directory: dagger.Directory, names: list[str]) -> dagger.Directory:
+    """The named files of a build's output directory, in a directory Dagger keys by their
+    content: a step that uses it hits the cache whatever built the files. (Go builds mount
+    cache volumes, which Dagger namespaces by module: `dagger call` and `antrea-ci` build
+    the same binaries in steps of different keys.)"""
+    files = dag.directory()
+    for name in names:
+        files = files.with_file(name, directory.file(name))
+    return files
+
+
 def antrea_binaries(
     builder: dagger.Container,
     source: dagger.Directory,
@@ -94,6 +105,7 @@ def antrea_binaries(
             ]
         )
         .directory("/out")
+        .with_(lambda out: by_content(out, commands))
     )
 
 
@@ -117,6 +129,7 @@ def cni_plugins(
         .with_workdir("/build/cni-plugins")
         .with_exec(["sh", "-ec", script])
         .directory("/out")
+        .with_(lambda out: by_content(out, list(names)))
     )
 
 
@@ -133,4 +146,5 @@ def iptables_wrapper(
         )
         .with_exec(["cp", "iptables-wrapper-installer.sh", "/out/"])
         .directory("/out")
+        .with_(lambda out: by_content(out, ["iptables-wrapper", "iptables-wrapper-installer.sh"]))
     )

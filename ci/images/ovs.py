@@ -114,7 +114,7 @@ async def debs(
     return (
         dag.container(platform=dagger.Platform(str(platform)))
         .from_(distro_image)
-        .with_(apt_install(platform, "build-essential", "fakeroot", satisfy=relations))
+        .with_(apt_install("build-essential", "fakeroot", satisfy=relations))
         .with_directory(SOURCE_DIR, source)
         .with_workdir(SOURCE_DIR)
         .with_exec(["sh", "-ec", build])
@@ -160,5 +160,5 @@ fi
     )
     if charon_logging:
         container = container.with_mounted_file(CHARON_LOGGING_MOUNT, charon_logging)
-    container = container.with_(apt_run(platform, script)).without_mount(DEBS_DIR)
+    container = container.with_(apt_run(script)).without_mount(DEBS_DIR)
     return container.without_mount(CHARON_LOGGING_MOUNT) if charon_logging else container

@@ -14,9 +14,18 @@ from pathlib import Path
 
 import pytest
 
+from ci.catalog import IMAGE_NAMES
 from ci.matrix import unit_test_check
 from ci.platforms import default_platforms, parse_platform
-from tests.inputs import FIXTURES, WRAPPER_FIXTURE, antrea_checkout, ovs_tarball
+from ci.report import tarball_name
+from tests.inputs import (
+    ANTREA_CI,
+    FIXTURES,
+    WRAPPER_FIXTURE,
+    antrea_checkout,
+    fixture_options,
+    ovs_tarball,
+)
 from tests.registry_api import Credentials, index_platforms
 from tests.testbed import OfflineTestBed
 
@@ -86,6 +95,42 @@ def test_build_agent_export_for_arm64(testbed: OfflineTestBed, tmp_path: Path) -
         config_digest = json.load(blob)["config"]["digest"]  # type: ignore[arg-type]
         config = json.load(archive.extractfile(f"blobs/sha256/{config_digest.split(':')[1]}"))  # type: ignore[arg-type]
     assert (config["os"], config["architecture"]) == ("linux", "arm64")
+
+
+def manifest_digest(tarball: Path) -> str:
+    """The digest of the one image manifest an OCI tarball holds."""
+    with tarfile.open(tarball) as archive:
+        index = json.load(archive.extractfile("index.json"))  # type: ignore[arg-type]
+    (manifest,) = index["manifests"]
+    return str(manifest["digest"])
+
+
+def test_dagger_call_and_antrea_ci_build_the_same_image(
+    testbed: OfflineTestBed, tmp_path: Path
+) -> None:
+    """The two fronts share the engine's cache: the same inputs give the same agent image,
+    layer for layer (its manifest names the layers and the configuration)."""
+    checkout, tarball = antrea_checkout(tmp_path), ovs_tarball(tmp_path)
+    built = subprocess.run(
+        [
+            *[ANTREA_CI, "build", *fixture_options(checkout, tarball), "-p", "linux/amd64"],
+            *["--distro-image", testbed.distro_image, "--go-image", testbed.go_image],
+            *["--output", str(tmp_path / "antrea-ci")],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=FIRST_LOAD_SECONDS,
+    )
+    assert built.returncode == 0, built.stderr
+    called = tmp_path / "dagger-call-agent.tar"
+    options = offline_options(testbed, checkout, tarball)
+    exported = dagger(
+        *["call", *options, "build", "--platform", "linux/amd64", "agent"],
+        *["export", "--path", str(called)],
+    )
+    assert exported.returncode == 0, exported.stderr
+    by_cli = tmp_path / "antrea-ci" / tarball_name(IMAGE_NAMES["agent"], "linux/amd64")
+    assert manifest_digest(called) == manifest_digest(by_cli)
 
 
 def test_test_passes_and_names_the_failed_tests_of_a_failing_tree(
