@@ -12,7 +12,7 @@ Both are single-platform images of the engine's platform. Writes OUT/blobs/sha25
 images' blobs, what the engine image carries) and OUT/digests.env (the two variables).
 
 Usage: PYTHONPATH=<clone> sdk_content.py OUT --source DAGGER_SRC_TARBALL --codegen BIN --rootfs TAR
-       --go-toolchain TAR --platform linux/amd64
+       --go-toolchain TAR --platform linux/amd64 [--layer TAR ...]
 """
 
 from __future__ import annotations
@@ -197,6 +197,9 @@ def main() -> None:
     parser.add_argument("--rootfs", type=Path, required=True)
     parser.add_argument("--go-toolchain", type=Path, required=True)
     parser.add_argument("--platform", required=True)
+    parser.add_argument(
+        "--layer", type=Path, action="append", default=[], help="one more layer of the Go SDK"
+    )
     args = parser.parse_args()
     machine = {"amd64": "x86_64", "arm64": "aarch64"}[args.platform.split("/")[1]]
     with tempfile.TemporaryDirectory(prefix="sdk-content-") as temporary:
@@ -204,7 +207,7 @@ def main() -> None:
         staged = work / "out"
         blobs = staged / "blobs" / "sha256"
         blobs.mkdir(parents=True)
-        go_layers = [args.rootfs, args.go_toolchain, _go_layer(args.codegen, work)]
+        go_layers = [args.rootfs, args.go_toolchain, _go_layer(args.codegen, work), *args.layer]
         go = _image(blobs, work, "go", args.platform, go_layers, GO_ENV)
         python_layer = _python_layer(args.source, work, machine)
         python = _image(blobs, work, "python", args.platform, [python_layer], [])
