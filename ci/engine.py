@@ -6,7 +6,7 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import dagger
@@ -14,6 +14,7 @@ import dagger
 from ci.errors import leaves, lost_engine_reason
 
 LOGS_VARIABLE = "ANTREA_CI_ENGINE_LOGS"
+SILENT_VARIABLE = "DAGGER_SILENT"
 
 
 def parent_of(stat: str) -> int:
@@ -48,6 +49,20 @@ def end_sessions() -> None:
             os.kill(pid, signal.SIGKILL)
 
 
+@contextlib.contextmanager
+def _silent_unless(verbose: bool) -> Iterator[None]:
+    """While the session starts: a silent one (DAGGER_SILENT) when nobody reads its logs.
+    The official CLI otherwise renders every span and log line, for the SDK to drop."""
+    before = os.environ.get(SILENT_VARIABLE)
+    if not verbose and before is None:
+        os.environ[SILENT_VARIABLE] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(SILENT_VARIABLE, None)
+
+
 @contextlib.asynccontextmanager
 async def engine_connection() -> AsyncIterator[None]:
     """A connection to the engine (`dagger.dag` usable inside); its logs go to stderr when
@@ -56,7 +71,10 @@ async def engine_connection() -> AsyncIterator[None]:
     verbose = bool(os.environ.get(LOGS_VARIABLE))
     lost: BaseException | None = None
     try:
-        async with dagger.connection(dagger.Config(log_output=sys.stderr if verbose else None)):
+        async with contextlib.AsyncExitStack() as session:
+            with _silent_unless(verbose):
+                config = dagger.Config(log_output=sys.stderr if verbose else None)
+                await session.enter_async_context(dagger.connection(config))
             try:
                 yield
             except BaseException as error:

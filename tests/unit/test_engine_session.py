@@ -1,8 +1,12 @@
-"""Finding the Dagger sessions antrea-ci started, without an engine."""
+"""Finding the Dagger sessions antrea-ci started, and how they start, without an engine."""
 
 from __future__ import annotations
 
-from ci.engine import is_session_command, parent_of
+import os
+
+import pytest
+
+from ci.engine import SILENT_VARIABLE, _silent_unless, is_session_command, parent_of
 
 
 def test_the_parent_pid_is_read_after_the_name_even_with_spaces_and_parentheses() -> None:
@@ -22,3 +26,21 @@ def test_other_commands_are_left_alone() -> None:
     assert not is_session_command(["/usr/bin/python3", "session"])
     assert not is_session_command(["dagger"])
     assert not is_session_command([""])
+
+
+def test_a_session_nobody_reads_starts_silent_and_the_environment_is_restored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(SILENT_VARIABLE, raising=False)
+    with _silent_unless(verbose=False):
+        assert os.environ[SILENT_VARIABLE] == "1"
+    assert SILENT_VARIABLE not in os.environ
+    with _silent_unless(verbose=True):
+        assert SILENT_VARIABLE not in os.environ
+
+
+def test_a_users_own_dagger_silent_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SILENT_VARIABLE, "0")
+    with _silent_unless(verbose=False):
+        assert os.environ[SILENT_VARIABLE] == "0"
+    assert os.environ[SILENT_VARIABLE] == "0"
