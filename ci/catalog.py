@@ -14,6 +14,15 @@ IMAGE_NAMES = {
     "controller": "antrea-controller-ubuntu",
     "flow_aggregator": "flow-aggregator",
 }
+# The image of IMAGE_NAMES each is built on, if any: a build runs the five at once, and a
+# stage's time counts from when the image it stands on was done (else from the plan).
+BUILT_ON: dict[str, str | None] = {
+    "ovs": None,
+    "base": "ovs",
+    "agent": "base",
+    "controller": None,
+    "flow_aggregator": None,
+}
 # The images a release publishes.
 RELEASED = ("agent", "controller", "flow_aggregator")
 # The OVS and base images, which publish-base pushes and later builds reuse.

@@ -18,8 +18,8 @@ from dagger import dag
 
 from ci import export_stamp
 from ci.baseline import BaselineError, compare, comparison_table, load_timings
-from ci.build import BuildFailure, ImageError
-from ci.catalog import BASES, IMAGE_NAMES, local_names
+from ci.build import BuildFailure, ImageError, Images
+from ci.catalog import BASES, BUILT_ON, IMAGE_NAMES, local_names
 from ci.docker_load import DockerLoadError, load_image
 from ci.doctor import exit_code, report
 from ci.engine import engine_connection
@@ -33,7 +33,7 @@ from ci.platforms import PlatformError, configured_platforms, parse_platform, ru
 from ci.probes import diagnose
 from ci.publishing import PublishError
 from ci.references import ImageReferenceError, check_tag, parse_repository
-from ci.report import RAN, StageTimes, tarball_name
+from ci.report import RAN, StageTimes, cache_state, tarball_name
 from ci.source import UPLOAD_EXCLUDES
 from ci.unit_testing import UnitTestFailure
 from ci.versions import SourceError, pins
@@ -146,6 +146,13 @@ def _platforms(values: list[str] | None) -> list[str]:
         raise typer.BadParameter(str(error), param_hint="--platform") from None
 
 
+def _say_done(platform: str, stage: str, seconds: float, emulated: bool, cache: str) -> None:
+    """Print a finished stage's progress line."""
+    how = ", ".join([*(["emulated"] if emulated else []), *([cache] if cache != RAN else [])])
+    detail = f" ({how})" if how else ""
+    print(f"[{platform}] {stage} done in {seconds:.1f}s{detail}", file=sys.stderr, flush=True)
+
+
 def _stage_done(
     times: StageTimes,
     platform: str,
@@ -156,11 +163,38 @@ def _stage_done(
 ) -> None:
     """Record a finished stage and print its progress line."""
     done = times.record(platform, stage, time.monotonic() - started, emulated, pulled)
-    how = ", ".join(
-        [*(["emulated"] if emulated else []), *([done.cache] if done.cache != RAN else [])]
-    )
-    detail = f" ({how})" if how else ""
-    print(f"[{platform}] {stage} done in {done.seconds:.1f}s{detail}", file=sys.stderr, flush=True)
+    _say_done(platform, stage, done.seconds, emulated, done.cache)
+
+
+async def _sync_images(images: Images, times: StageTimes, planned: float) -> None:
+    """Build the platform's images at once; each stage's time runs from when the image it
+    is built on was done (BUILT_ON), else from the plan. Recorded in build order."""
+    platform, emulated = images.platform, images.emulated
+    finished: dict[str, float] = {}
+    ready = {name: anyio.Event() for name in IMAGE_NAMES}
+    seconds: dict[str, float] = {}
+
+    def pulled(name: str) -> bool:
+        return name in BASES and bool(images.bases_from)
+
+    async def sync(name: str) -> None:
+        container: dagger.Container = getattr(images, name)
+        await container.sync()
+        now = time.monotonic()
+        after = BUILT_ON[name]
+        if after:
+            await ready[after].wait()
+        begun = finished[after] if after else planned
+        finished[name] = max(now, begun)
+        seconds[name] = finished[name] - begun
+        ready[name].set()
+        _say_done(platform, name, seconds[name], emulated, cache_state(seconds[name], pulled(name)))
+
+    async with anyio.create_task_group() as group:
+        for name in IMAGE_NAMES:
+            group.start_soon(sync, name)
+    for name in IMAGE_NAMES:
+        times.record(platform, name, seconds[name], emulated, pulled(name))
 
 
 def _write_timings(times: StageTimes, path: Path | None) -> None:
@@ -228,19 +262,14 @@ async def _build(
     into Docker (one platform only: Docker keeps one platform per name)."""
 
     async def one(requested: str) -> None:
-        started = time.monotonic()
+        started = begun = time.monotonic()
         images = await antrea.build_images(requested, suricata)
         platform, emulated = images.platform, images.emulated
         if not times.versions:
             times.versions = images.versions
             print("versions: " + "; ".join(images.versions), file=sys.stderr, flush=True)
         _stage_done(times, platform, "plan", started, emulated)
-        for name in IMAGE_NAMES:
-            started = time.monotonic()
-            container: dagger.Container = getattr(images, name)
-            await container.sync()
-            pulled = name in BASES and bool(images.bases_from)
-            _stage_done(times, platform, name, started, emulated, pulled)
+        await _sync_images(images, times, time.monotonic())
         started = time.monotonic()
         kept = []
         identities: dict[str, ImageIdentity] = {}
@@ -266,6 +295,7 @@ async def _build(
         _stage_done(times, platform, "export", started, emulated)
         if load:
             await _load(output, platform, times, emulated)
+        times.took(platform, time.monotonic() - begun)
 
     async with anyio.create_task_group() as group:
         for platform in platforms or [""]:

@@ -33,12 +33,14 @@ def cache_state(seconds: float, pulled: bool = False) -> str:
 
 @dataclass
 class StageTimes:
-    """The stages of one run, in the order they finished."""
+    """The stages of one run, in the order recorded (a build's images in build order)."""
 
     command: str = ""
     records: list[StageRecord] = field(default_factory=list)
     # The versions the run used, each with its origin (`ovs 3.7.1 (build/images/deps/...)`).
     versions: list[str] = field(default_factory=list)
+    # Wall seconds by platform, where stages overlap.
+    elapsed: dict[str, float] = field(default_factory=dict)
 
     def record(
         self,
@@ -52,15 +54,23 @@ class StageTimes:
         self.records.append(entry)
         return entry
 
+    def took(self, platform: str, seconds: float) -> None:
+        """The platform's wall time, for runs whose stages overlap (a build's images)."""
+        self.elapsed[platform] = seconds
+
     def table(self) -> str:
-        """A plain-text table: one row per stage, one column per platform, and totals."""
+        """A plain-text table: one row per stage, one column per platform, and totals (the
+        wall time where it was given, else the sum of the stages)."""
         platforms = list(dict.fromkeys(r.platform for r in self.records))
         stages = list(dict.fromkeys(r.stage for r in self.records))
         seconds = {(r.platform, r.stage): r.seconds for r in self.records}
         rows = [["stage", *platforms]]
         for stage in stages:
             rows.append([stage, *(_seconds(seconds.get((p, stage))) for p in platforms)])
-        totals = [sum(r.seconds for r in self.records if r.platform == p) for p in platforms]
+        totals = [
+            self.elapsed.get(p, sum(r.seconds for r in self.records if r.platform == p))
+            for p in platforms
+        ]
         rows.append(["total", *(_seconds(total) for total in totals)])
         return render_table(rows)
 

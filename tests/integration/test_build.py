@@ -60,10 +60,13 @@ def antrea_for(engine: OfflineTestBed, inputs: Inputs, checkout: Path | None = N
 
 
 async def build_and_sync(antrea: Antrea, platform: str) -> Built:
+    """Build the platform's five images, all at once, as the CLI does."""
     started = time.monotonic()
     images = await antrea.build(platform)
-    for container in (images.ovs, images.base, images.agent, images.controller):
-        await container.sync()
+    containers = (images.ovs, images.base, images.agent, images.controller)
+    async with anyio.create_task_group() as group:
+        for container in (*containers, images.flow_aggregator):
+            group.start_soon(container.sync)
     return Built(images, time.monotonic() - started)
 
 

@@ -43,6 +43,14 @@ def test_stage_table_has_a_row_per_stage_and_totals() -> None:
     assert lines[4].split() == ["total", "15.2s", "60.0s"]
 
 
+def test_stage_table_totals_the_wall_time_where_stages_overlapped() -> None:
+    times = StageTimes()
+    times.record("linux/arm64", "ovs", 60.0)
+    times.record("linux/arm64", "controller", 20.0)
+    times.took("linux/arm64", 61.5)
+    assert times.table().splitlines()[-1].split() == ["total", "61.5s"]
+
+
 def test_tarball_names_are_per_image_and_platform() -> None:
     assert tarball_name("antrea-agent", "linux/arm/v7") == "antrea-agent-linux-arm-v7.tar"
 
