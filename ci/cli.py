@@ -23,7 +23,7 @@ from ci.catalog import BASES, BUILT_ON, IMAGE_NAMES, local_names
 from ci.docker_load import DockerLoadError, load_image
 from ci.doctor import exit_code, report
 from ci.engine import engine_connection
-from ci.errors import ENGINE_GONE, leaves, lost_engine_reason, silent_exec_hint
+from ci.errors import ENGINE_GONE, distinct, leaves, lost_engine_reason, silent_exec_hint
 from ci.export_stamp import ImageIdentity
 from ci.images.ovs import OvsTarballError
 from ci.images.unit_tests import RACE_MODES, RaceDetectorUnavailable
@@ -765,7 +765,7 @@ def _run(main: Callable[[], Awaitable[None]]) -> None:
     try:
         anyio.run(main)
     except Exception as error:
-        failures = leaves(error)
+        failures = distinct(leaves(error))
         lost = [reason for reason in map(lost_engine_reason, failures) if reason]
         if lost:
             print(f"error: {ENGINE_GONE.format(reason=lost[0])}", file=sys.stderr)

@@ -51,6 +51,21 @@ def leaves(error: BaseException) -> list[BaseException]:
     return [error]
 
 
+def distinct(failures: list[BaseException]) -> list[BaseException]:
+    """The failures, each once: images built at once that share a failed step (a Go build
+    behind the agent, the controller and the flow-aggregator) all fail with its error."""
+    seen: set[tuple[object, ...]] = set()
+    kept = []
+    for failure in failures:
+        key: tuple[object, ...] = (type(failure), str(failure))
+        if isinstance(failure, dagger.ExecError):
+            key += (tuple(failure.command), failure.stdout, failure.stderr)
+        if key not in seen:
+            seen.add(key)
+            kept.append(failure)
+    return kept
+
+
 def lost_engine_reason(error: BaseException) -> str | None:
     """Why the engine could not be reached, when that is what the error (or what caused
     it) says; None for any other error."""

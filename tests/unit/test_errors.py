@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ci.errors import SILENT_EXEC_HINT, first_line, silent_exec_hint
+from ci.errors import SILENT_EXEC_HINT, distinct, first_line, silent_exec_hint
 
 
 def test_first_line_of_a_multi_line_error() -> None:
@@ -23,3 +23,10 @@ def test_an_exec_that_failed_without_a_word_gets_the_emulator_hint() -> None:
 def test_an_exec_that_said_why_it_failed_gets_no_hint() -> None:
     assert silent_exec_hint("", "E: Unable to locate package foo") == ""
     assert silent_exec_hint("partial output", "") == ""
+
+
+def test_one_failure_shared_by_several_images_is_said_once() -> None:
+    shared = ValueError("exit code: 1 [traceparent:b41f]")
+    again = ValueError("exit code: 1 [traceparent:b41f]")
+    other = ValueError("linux/arm64: exit code: 2")
+    assert distinct([shared, again, other, shared]) == [shared, other]
