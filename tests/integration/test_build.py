@@ -14,6 +14,7 @@ import pytest
 from dagger import dag
 
 from ci.build import ImageError, Images
+from ci.catalog import IMAGE_NAMES
 from ci.cli import BuildInputs as CliInputs
 from ci.main import Antrea
 from ci.platforms import PlatformError
@@ -63,10 +64,9 @@ async def build_and_sync(antrea: Antrea, platform: str) -> Built:
     """Build the platform's five images, all at once, as the CLI does."""
     started = time.monotonic()
     images = await antrea.build(platform)
-    containers = (images.ovs, images.base, images.agent, images.controller)
     async with anyio.create_task_group() as group:
-        for container in (*containers, images.flow_aggregator):
-            group.start_soon(container.sync)
+        for name in IMAGE_NAMES:
+            group.start_soon(getattr(images, name).sync)
     return Built(images, time.monotonic() - started)
 
 
