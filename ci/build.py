@@ -26,6 +26,7 @@ from ci.images import ovs as ovs_recipe
 from ci.labels import oci_labels
 from ci.platforms import Platform, default_platforms, parse_platform, runs_natively
 from ci.publishing import Credential, pull
+from ci.recipes import PlatformRecipe, project_digest
 from ci.references import Repository, parse_repository
 from ci.source import AntreaSource, AntreaTree, check_tree, entries, load_source
 from ci.versions import BuildVersions, SourceError, SuricataChoice, choose_suricata, pins
@@ -220,21 +221,27 @@ class ImageBuilder:
             suricata_version=suricata_version,
         )
 
+    async def _by_digest(self, reference: str, platform: Platform, role: str) -> str:
+        """The image reference resolved for the platform, by digest."""
+        resolved = await self.resolved(reference, platform, role)
+        return (
+            await dag.container(platform=dagger.Platform(str(platform))).from_(resolved).image_ref()
+        )
+
     async def base_tags(
         self, target: Platform, suricata_version: str, versions: BuildVersions
     ) -> tuple[str, str]:
         """The content-addressed tags of the OVS and base images of a platform."""
-        distro = await self.resolved(self.inputs.distro_image, target, "distribution")
-        distro_ref = (
-            await dag.container(platform=dagger.Platform(str(target))).from_(distro).image_ref()
-        )
+        distro_ref = await self._by_digest(self.inputs.distro_image, target, "distribution")
         charon_logging = await self._charon_logging()
+        # Files by their content only: with metadata, Dagger 0.21.8 gives the xxh3 digest its
+        # file sync took right after an upload and a sha256 one after an engine restart.
         ovs = ovs_tag(
             target,
-            await self._ovs_tarball(versions).digest(),
+            await self._ovs_tarball(versions).digest(exclude_metadata=True),
             distro_ref,
             code_digest([ovs_recipe, apt_recipe, debian]),
-            await charon_logging.digest() if charon_logging else "",
+            await charon_logging.digest(exclude_metadata=True) if charon_logging else "",
         )
         base = base_tag(
             ovs,
@@ -344,6 +351,28 @@ class ImageBuilder:
             bases_from=bases_from,
             versions=self.version_lines(source.versions, choice),
         )
+
+    async def recipes(self, images: Images, suricata: bool = True) -> dict[str, str]:
+        """The recipe digest of each of the images (ci.recipes), read from their inputs
+        only: what a tarball exported before can be checked against, whichever engine."""
+        target = parse_platform(images.platform)
+        source = await self.source()
+        choice = await self.suricata(target, suricata)
+        ovs, base = await self.base_tags(target, choice.version, source.versions)
+        go_image = self.go_image(source.versions)
+        native = await self.platform("")
+        recipe = PlatformRecipe(
+            platform=str(target),
+            ovs_tag=ovs,
+            base_tag=base,
+            bases_from=images.bases_from,
+            distro_ref=await self._by_digest(self.inputs.distro_image, target, "distribution"),
+            go_image_ref=await self._by_digest(go_image, native, "Go"),
+            source_digest=await source.directory.digest(),
+            version=f"{source.version.full} {source.version.ldflags(source.module_path)}",
+            project=project_digest(),
+        )
+        return recipe.digests()
 
     async def everywhere(self, targets: list[Platform]) -> dict[Platform, Images]:
         """Build every platform concurrently; unless all built, fail naming each failure."""

@@ -24,7 +24,6 @@ from ci.docker_load import DockerLoadError, load_image
 from ci.doctor import exit_code, report
 from ci.engine import engine_connection
 from ci.errors import ENGINE_GONE, distinct, leaves, lost_engine_reason, silent_exec_hint
-from ci.export_stamp import ImageIdentity
 from ci.images.ovs import OvsTarballError
 from ci.images.unit_tests import RACE_MODES, RaceDetectorUnavailable
 from ci.main import Antrea
@@ -214,42 +213,6 @@ async def _load(output: Path, platform: str, times: StageTimes, emulated: bool) 
     _stage_done(times, platform, "load", started, emulated)
 
 
-async def _all(pairs: list[Awaitable[tuple[str, str]]]) -> list[tuple[str, str]]:
-    """Await the pairs concurrently (each needs queries to the engine), in their order."""
-    results: dict[int, tuple[str, str]] = {}
-
-    async def one(index: int, pair: Awaitable[tuple[str, str]]) -> None:
-        results[index] = await pair
-
-    async with anyio.create_task_group() as group:
-        for index, pair in enumerate(pairs):
-            group.start_soon(one, index, pair)
-    return [results[index] for index in range(len(pairs))]
-
-
-async def _pair(name: Awaitable[str], value: Awaitable[str]) -> tuple[str, str]:
-    return await name, await value
-
-
-async def _identity(container: dagger.Container, platform: str) -> ImageIdentity:
-    """What the image is made of, read from the engine without exporting it (the name and
-    value of each variable and label is a query: they are sent together)."""
-    variables = await container.env_variables()
-    env = await _all([_pair(v.name(), v.value()) for v in variables])
-    labels = await container.labels()
-    labelled = await _all([_pair(la.name(), la.value()) for la in labels])
-    return ImageIdentity(
-        platform=platform,
-        rootfs_digest=await container.rootfs().digest(),
-        entrypoint=await container.entrypoint(),
-        default_args=await container.default_args(),
-        env=[f"{name}={value}" for name, value in env],
-        labels=dict(labelled),
-        workdir=await container.workdir(),
-        user=await container.user(),
-    )
-
-
 async def _build(
     antrea: Antrea,
     platforms: list[str],
@@ -272,24 +235,16 @@ async def _build(
         await _sync_images(images, times, time.monotonic())
         started = time.monotonic()
         kept = []
-        identities: dict[str, ImageIdentity] = {}
-
-        async def identify(name: str) -> None:
-            identities[name] = await _identity(getattr(images, name), platform)
-
-        async with anyio.create_task_group() as group:
-            for name in IMAGE_NAMES:
-                group.start_soon(identify, name)
+        recipes = await antrea.image_recipes(images, suricata)
         for name in IMAGE_NAMES:
             container = getattr(images, name)
             tarball = output / tarball_name(IMAGE_NAMES[name], platform)
-            identity = identities[name]
-            if export_stamp.unchanged(tarball, identity):
+            if export_stamp.unchanged(tarball, recipes[name]):
                 kept.append(tarball.name)
                 continue
             export_stamp.forget(tarball)
             await container.export(str(tarball))
-            export_stamp.record(tarball, identity)
+            export_stamp.record(tarball, recipes[name])
         if kept:
             print(f"unchanged, not exported again: {', '.join(kept)}", file=sys.stderr)
         _stage_done(times, platform, "export", started, emulated)

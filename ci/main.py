@@ -167,6 +167,10 @@ class Antrea:
         """Every image of one platform (the typed body of `build`, for Python callers)."""
         return await self._builder().images(platform, suricata)
 
+    async def image_recipes(self, images: Images, suricata: bool = True) -> dict[str, str]:
+        """The recipe digest of each image built (for Python callers: `build --output`)."""
+        return await self._builder().recipes(images, suricata)
+
     @function
     async def build(self, platform: PlatformArg = "", suricata: SuricataArg = True) -> Images:
         """Every image of one platform, as fields (e.g. `build agent export`)."""

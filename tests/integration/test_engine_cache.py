@@ -2,7 +2,9 @@
 
 The CLI builds the fixture for linux/amd64, then again in a new session, then again after
 the test bed's engine restarted (as up and down stop it): the rebuilds must be served from
-the cache, and the engine must not wipe its cache index on the restart.
+the cache, export no tarball again, and the engine must not wipe its cache index on the
+restart. Then one Go file changes: the images made of the source are exported again, the
+OVS and base images' tarballs are kept.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from ci.catalog import BASES, IMAGE_NAMES
+from ci.report import tarball_name
 from tests.inputs import ANTREA_CI, antrea_checkout, fixture_options, ovs_tarball
 from tests.testbed import OfflineTestBed, engine_container, restart_engine
 
@@ -74,3 +78,9 @@ def test_rebuilds_hit_the_cache_in_a_new_session_and_after_an_engine_restart(
     since = ["docker", "logs", "--since", str(int(restarted_at)), name]
     logs = subprocess.run(since, capture_output=True, text=True, check=True).stderr
     assert not [line for line in logs.splitlines() if any(w in line for w in WIPED)]
+    with (checkout / "cmd/antrea-agent/main.go").open("a") as main_go:
+        main_go.write("\n// a change after the restart\n")
+    changed = _build(env, checkout, tarball, tmp_path, "changed")
+    assert changed["kept"]["tarballs"] == sorted(
+        tarball_name(IMAGE_NAMES[name], "linux/amd64") for name in BASES
+    )
