@@ -213,11 +213,17 @@ class Benchmarks:
             Comparison("base images reused", cold, reused),
         ]
 
-    async def three_platforms(self, runs: int) -> None:
-        """3. and 4. Three platforms concurrently against one after another; engine memory."""
+    async def three_platforms(self, runs: int, one_after_another_too: bool = True) -> None:
+        """3. and 4. Three platforms concurrently against one after another; engine memory.
+        Without one_after_another_too, only the concurrent build and its memory (the
+        memory section: on a real tree the sequential build alone takes most of an hour)."""
         platforms = [str(platform) for platform in default_platforms()]
         label = ", ".join(platforms)
-        sequential = self.figure(f"build {label}, cold, one after another")
+        sequential = (
+            self.figure(f"build {label}, cold, one after another")
+            if one_after_another_too
+            else None
+        )
         concurrent = self.figure(f"build {label}, cold, concurrently")
         memory = {
             name: self.figure(f"peak memory of the {name}, three platforms concurrently", "MiB")
@@ -234,14 +240,16 @@ class Benchmarks:
                     group.start_soon(self.build, platform)
 
         for _ in range(runs):
-            await prune()
-            self.add(sequential, await timed(one_after_another))
+            if sequential:
+                await prune()
+                self.add(sequential, await timed(one_after_another))
             await prune()
             self.memory.reset()
             self.add(concurrent, await timed(concurrently))
             for name, peak in self.memory.peaks_mib().items():
                 self.add(memory[name], peak)
-        self.comparisons.append(Comparison("three platforms", sequential, concurrent))
+        if sequential:
+            self.comparisons.append(Comparison("three platforms", sequential, concurrent))
 
     async def unit_tests(self, runs: int) -> None:
         """5. Unit tests of a fixed package set on each platform, cold; on linux/arm64 the
@@ -489,6 +497,7 @@ SECTIONS = (
     "go",
     "build",
     "platforms",
+    "memory",
     "tests",
     "upload",
     "release",
@@ -527,7 +536,8 @@ def main(
         list[str] | None,
         typer.Option(
             help="Only these: go (1. cross against emulated), build (2. one platform), "
-            "platforms (3. and 4.), tests (5. unit tests), upload (6. the source), "
+            "platforms (3. and 4.), memory (4. alone: three platforms concurrently), "
+            "tests (5. unit tests), upload (6. the source), "
             "release (7. every image from the tarball, arm64 emulated, sizes), faults (8. "
             "release flows under the fault proxy, RUNS seeds per flow), cache (9. the CLI's "
             "build again, and after an engine restart), module (10. the module front's cost); "
@@ -566,6 +576,8 @@ def main(
                 await bench.one_platform(runs)
             if "platforms" in chosen:
                 await bench.three_platforms(three_platform_runs)
+            elif "memory" in chosen:
+                await bench.three_platforms(three_platform_runs, one_after_another_too=False)
             if "tests" in chosen:
                 await bench.unit_tests(runs)
             if "upload" in chosen:
