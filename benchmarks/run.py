@@ -47,7 +47,8 @@ from tests.registry_api import manifest, split_reference
 from tests.testbed import OfflineTestBed, require_testbed, restart_engine
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-CHANGED_FILE = "cmd/antrea-agent/main.go"
+# A Go file of pkg/ every command imports: a change to it rebuilds and relinks them all.
+CHANGED_FILE = "pkg/version/version.go"
 TEST_PACKAGES = ["./pkg/util/..."]
 # The images the go, build and platforms sections build (their figures since issue 7).
 AGENT_CONTROLLER = ("agent", "controller")
@@ -57,6 +58,16 @@ async def prune() -> None:
     """Empty the engine's local cache (exec results, pulled layers, cache volumes)."""
     async with engine_connection():
         await dag.engine().local_cache().prune()
+
+
+async def within(figure: Figure, seconds: float, step: Callable[[], Awaitable[object]]) -> None:
+    """The step, stopped after the seconds (0: never); a stopped run is marked in the
+    figure as a lower bound (the run about to be added)."""
+    with anyio.move_on_after(seconds or None) as scope:
+        await step()
+    if scope.cancelled_caught:
+        figure.stopped.add(len(figure.values))
+        print(f"{figure.name}: stopped after {seconds:.0f} s", file=sys.stderr, flush=True)
 
 
 async def timed(step: Callable[[], Awaitable[object]]) -> float:
@@ -172,19 +183,15 @@ class Benchmarks:
             )
             await binaries.sync()
 
-        async def compile_emulated_within(seconds: float) -> None:
-            with anyio.move_on_after(seconds or None) as scope:
-                await compile_on(target)
-            if scope.cancelled_caught:
-                emulated.stopped.add(len(emulated.values))
-                print(f"emulated compile stopped after {seconds:.0f} s", file=sys.stderr)
-
         # Both sides find the tree's modules downloaded: the figures compare compiling.
         await timed(lambda: compile_on(None, modules_only=True))
         for _ in range(runs):
             self.add(cross, await timed(lambda: compile_on(None)))
             self.add(
-                emulated, await timed(lambda: compile_emulated_within(limit * cross.values[-1]))
+                emulated,
+                await timed(
+                    lambda: within(emulated, limit * cross.values[-1], partial(compile_on, target))
+                ),
             )
         self.comparisons.append(Comparison("Go for arm64", emulated, cross))
 
@@ -194,6 +201,10 @@ class Benchmarks:
         cold = self.figure(f"build {name}, cold")
         warm = self.figure(f"build {name}, warm, no change")
         changed = self.figure(f"build {name}, warm, one Go file changed")
+        bare = self.figure(
+            f"bare go build of the {len(ANTREA_COMMANDS)} commands for {name} on the engine's "
+            "platform, warm, one Go file changed"
+        )
         reused = self.figure(f"build {name}, cold but base images from the registry")
         bases = f"{self.testbed.registry}/benchmark-bases-{uuid.uuid4().hex[:8]}"
         for run in range(runs):
@@ -203,6 +214,8 @@ class Benchmarks:
             with (self.tree / CHANGED_FILE).open("a") as changed_file:
                 changed_file.write(f"\n// benchmark change {run} {uuid.uuid4().hex}\n")
             self.add(changed, await timed(lambda: self.build(name)))
+            async with engine_connection():
+                self.add(bare, await self.bare_incremental_go_build(parse_platform(name)))
         await timed(lambda: self.antrea().publish_base(bases, [name]))
         for _ in range(runs):
             await prune()
@@ -210,8 +223,40 @@ class Benchmarks:
         self.comparisons += [
             Comparison("warm cache", cold, warm),
             Comparison("one Go file changed", cold, changed),
+            Comparison("one Go file changed, against a bare go build", changed, bare),
             Comparison("base images reused", cold, reused),
         ]
+
+    async def bare_incremental_go_build(self, target: Platform) -> float:
+        """Seconds `go build` of the images' commands for the target takes by itself, timed
+        inside a Go container of the engine's platform whose build cache holds the tree as
+        it is, once one Go file changed: what the pipeline's incremental build is held to."""
+        tree = dag.host().directory(str(self.tree))
+        source = await load_source(await check_tree(tree), self.testbed.go_image)
+        text = (self.tree / CHANGED_FILE).read_text()
+        changed = source.directory.with_new_file(
+            CHANGED_FILE, f"{text}\n// bare build change {uuid.uuid4().hex}\n"
+        )
+        packages = " ".join(f"./cmd/{command}" for command in ANTREA_COMMANDS)
+        build = f'go build -trimpath -ldflags "$LDFLAGS" -o /out/ {packages}'
+        builder = golang.cross_compiling(
+            golang.go_builder(
+                self.testbed.go_image, build_cache=f"antrea-ci-benchmark-bare-{uuid.uuid4().hex}"
+            ),
+            target,
+        ).with_env_variable("LDFLAGS", source.version.ldflags(source.module_path))
+        warmed = (
+            builder.with_mounted_directory(golang.SOURCE_DIR, source.directory)
+            .with_workdir(golang.SOURCE_DIR)
+            .with_exec(["sh", "-ec", build])
+        )
+        stamps = await (
+            warmed.with_mounted_directory(golang.SOURCE_DIR, changed)
+            .with_exec(["sh", "-ec", f"date +%s.%N; {build}; date +%s.%N"])
+            .stdout()
+        )
+        started, ended = (float(stamp) for stamp in stamps.split())
+        return ended - started
 
     async def three_platforms(self, runs: int, one_after_another_too: bool = True) -> None:
         """3. and 4. Three platforms concurrently against one after another; engine memory.
@@ -251,9 +296,10 @@ class Benchmarks:
         if sequential:
             self.comparisons.append(Comparison("three platforms", sequential, concurrent))
 
-    async def unit_tests(self, runs: int) -> None:
+    async def unit_tests(self, runs: int, limit: float = 0) -> None:
         """5. Unit tests of a fixed package set on each platform, cold; on linux/arm64 the
-        test binaries compiled natively (as `test` does) against compiled under emulation."""
+        test binaries compiled natively (as `test` does) against compiled under emulation
+        (with a limit, stopped at LIMIT times the natively compiled run: a lower bound)."""
         packages = " ".join(TEST_PACKAGES)
         arm64 = parse_platform("linux/arm64")
         per_platform = {
@@ -284,7 +330,11 @@ class Benchmarks:
             await prune()
             self.add(per_platform[order[0]], await timed(partial(as_test_does, order[0])))
             await prune()
-            self.add(emulated_compile, await timed(compiled_in_target))
+            stop_after = limit * per_platform[order[0]].values[-1]
+            self.add(
+                emulated_compile,
+                await timed(partial(within, emulated_compile, stop_after, compiled_in_target)),
+            )
             for platform in order[1:]:
                 await prune()
                 self.add(per_platform[platform], await timed(partial(as_test_does, platform)))
@@ -525,8 +575,8 @@ def main(
         float,
         typer.Option(
             min=0,
-            help="go: stop each emulated compile at this many times its run's cross-compile "
-            "(0: no limit); a stopped run's figure is a lower bound.",
+            help="go and tests: stop each compile under emulation at this many times its "
+            "run's native compile (0: no limit); a stopped run's figure is a lower bound.",
         ),
     ] = 0,
     three_platform_runs: Annotated[
@@ -579,7 +629,7 @@ def main(
             elif "memory" in chosen:
                 await bench.three_platforms(three_platform_runs, one_after_another_too=False)
             if "tests" in chosen:
-                await bench.unit_tests(runs)
+                await bench.unit_tests(runs, emulated_limit)
             if "upload" in chosen:
                 await bench.upload(runs)
             if "release" in chosen:
