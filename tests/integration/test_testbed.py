@@ -14,6 +14,7 @@ import pytest
 from dagger import dag
 
 from ci.versions import pins
+from tests.disk_usage import disk_usage, engine_cache_usage
 from tests.registry_api import Credentials, blob, exists, index_platforms, manifest
 from tests.testbed import OfflineTestBed, up_exports
 
@@ -141,3 +142,11 @@ def test_second_up_reuses_everything(testbed: OfflineTestBed) -> None:
     ):
         assert exported[name] == os.environ[name]
     assert "building" not in result.stderr and "assembling" not in result.stderr
+
+
+async def test_the_engines_cache_budget_is_the_one_up_configured(engine: OfflineTestBed) -> None:
+    budget = int(os.environ.get("ANTREA_CI_ENGINE_CACHE_GB", "40")) * 10**9
+    usage = await engine_cache_usage()
+    assert (usage.max_used, usage.min_free, usage.reserved) == (budget, budget // 4, budget // 5)
+    assert 0 < usage.used <= budget
+    print(f"\n{await disk_usage()}")
