@@ -16,13 +16,15 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import anyio
+import dagger
 import typer
 from dagger import dag
 
@@ -35,6 +37,7 @@ from ci.images import unit_tests as unit_tests_recipe
 from ci.main import Antrea
 from ci.platforms import Platform, default_platforms, parse_platform
 from ci.source import UPLOAD_EXCLUDES, check_tree, load_source
+from tests.disk_usage import disk_usage
 from tests.fault_campaign import FLOWS, MIXES, Campaign, CampaignRun, summary
 from tests.inputs import (
     ANTREA_CI,
@@ -52,6 +55,15 @@ CHANGED_FILE = "pkg/version/version.go"
 TEST_PACKAGES = ["./pkg/util/..."]
 # The images the go, build and platforms sections build (their figures since issue 7).
 AGENT_CONTROLLER = ("agent", "controller")
+
+
+def code_change(text: str) -> str:
+    """The Go file's text with one more unexported package variable, of a new name and value:
+    its package compiles to other code and every command relinks, as after a change to a
+    function's body. (A comment alone changes no compiled output: Go then relinks nothing,
+    and a build that copies /out afresh is held to one that did no work.)"""
+    tag = uuid.uuid4().hex
+    return f'{text}\nvar benchmarkChange{tag} = "{tag}"\n'
 
 
 async def prune() -> None:
@@ -79,8 +91,10 @@ async def timed(step: Callable[[], Awaitable[object]]) -> float:
 
 
 class EngineMemory:
-    """Peak memory of the engine's container and of the build containers it runs, from their
-    memory cgroups (v1: the engine runs its containers in the `buildkit` cgroup)."""
+    """Memory of the engine's container and of the build containers it runs, from their
+    memory cgroups (v1: the engine runs its containers in the `buildkit` cgroup): the peaks
+    the kernel keeps (page cache included), resident memory sampled (anonymous and shared:
+    what no reclaim frees without swap) and caps."""
 
     def __init__(self) -> None:
         runner = os.environ.get("_EXPERIMENTAL_DAGGER_RUNNER_HOST", "")
@@ -89,24 +103,69 @@ class EngineMemory:
             ["docker", "inspect", "-f", "{{.Id}}", name], capture_output=True, text=True
         ).stdout.strip()
         v1 = Path("/sys/fs/cgroup/memory")
-        counters = {
-            "engine": v1 / "docker" / container / "memory.max_usage_in_bytes",
-            "build containers": v1 / "buildkit" / "memory.max_usage_in_bytes",
-        }
-        self.counters = {name: path for name, path in counters.items() if path.exists()}
+        groups = {"engine": v1 / "docker" / container, "build containers": v1 / "buildkit"}
+        self.groups = {name: path for name, path in groups.items() if path.is_dir()}
         self.container_name = name
-        if container == "" or "engine" not in self.counters:
+        if container == "" or "engine" not in self.groups:
             raise SystemExit(
                 "benchmark: cannot read the engine's memory cgroup (v1) for "
                 f"{runner!r}: run it on the offline test bed"
             )
 
     def reset(self) -> None:
-        for counter in self.counters.values():
-            counter.write_text("0")
+        for group in self.groups.values():
+            (group / "memory.max_usage_in_bytes").write_text("0")
 
     def peaks_mib(self) -> dict[str, float]:
-        return {name: int(path.read_text()) / 2**20 for name, path in self.counters.items()}
+        return {
+            name: int((group / "memory.max_usage_in_bytes").read_text()) / 2**20
+            for name, group in self.groups.items()
+        }
+
+    def resident_mib(self) -> float:
+        """Anonymous and shared memory of the engine and its containers together, now."""
+        total = 0
+        for group in self.groups.values():
+            lines = (group / "memory.stat").read_text().splitlines()
+            stats = dict(line.split() for line in lines)
+            total += int(stats["total_rss"]) + int(stats.get("total_shmem", 0))
+        return total / 2**20
+
+    async def with_peak_resident(self, step: Callable[[], Awaitable[float]]) -> tuple[float, float]:
+        """The step's result, and the peak of resident_mib sampled twice a second meanwhile."""
+        result, peak = 0.0, 0.0
+
+        async def run() -> None:
+            nonlocal result
+            result = await step()
+            group.cancel_scope.cancel()
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(run)
+            while True:
+                peak = max(peak, self.resident_mib())
+                await anyio.sleep(0.5)
+        return result, peak
+
+    def oom_kills(self) -> int:
+        """Processes the kernel killed for want of memory in these groups, so far."""
+        kills = 0
+        for group in self.groups.values():
+            for line in (group / "memory.oom_control").read_text().splitlines():
+                key, _, value = line.partition(" ")
+                kills += int(value) if key == "oom_kill" else 0
+        return kills
+
+    @contextmanager
+    def capped(self, caps: dict[str, float]) -> Iterator[None]:
+        """Each named group limited to its cap (GiB) inside the block, unlimited after."""
+        try:
+            for name, gib in caps.items():
+                (self.groups[name] / "memory.limit_in_bytes").write_text(str(int(gib * 2**30)))
+            yield
+        finally:
+            for name in caps:
+                (self.groups[name] / "memory.limit_in_bytes").write_text("-1")
 
 
 class Benchmarks:
@@ -120,6 +179,8 @@ class Benchmarks:
         self.platform = platform
         self.figures: list[Figure] = []
         self.comparisons: list[Comparison] = []
+        # What a run showed beside its figures, one line each.
+        self.notes: list[str] = []
 
     def figure(self, name: str, unit: str = "s") -> Figure:
         self.figures.append(Figure(name, unit))
@@ -207,12 +268,15 @@ class Benchmarks:
         )
         reused = self.figure(f"build {name}, cold but base images from the registry")
         bases = f"{self.testbed.registry}/benchmark-bases-{uuid.uuid4().hex[:8]}"
-        for run in range(runs):
+        for _ in range(runs):
             await prune()
             self.add(cold, await timed(lambda: self.build(name)))
+            if not self.notes:
+                async with engine_connection():
+                    self.notes.append(await self.antctl_version(name))
             self.add(warm, await timed(lambda: self.build(name)))
-            with (self.tree / CHANGED_FILE).open("a") as changed_file:
-                changed_file.write(f"\n// benchmark change {run} {uuid.uuid4().hex}\n")
+            changed_file = self.tree / CHANGED_FILE
+            changed_file.write_text(code_change(changed_file.read_text()))
             self.add(changed, await timed(lambda: self.build(name)))
             async with engine_connection():
                 self.add(bare, await self.bare_incremental_go_build(parse_platform(name)))
@@ -227,6 +291,22 @@ class Benchmarks:
             Comparison("base images reused", cold, reused),
         ]
 
+    async def antctl_version(self, platform: str) -> str:
+        """What `antctl version` prints first in the platform's agent image, which must be the
+        tree's version (Antrea's own way: v2.7.0-unknown for a tree without .git). Out of a
+        cluster Antrea's antctl then fails to ask the controller for its version: the exit
+        code and that error are said too."""
+        images = await self.antrea().build_images(platform)
+        ran = images.agent.with_exec(["antctl", "version"], expect=dagger.ReturnType.ANY)
+        printed = next(iter((await ran.stdout()).strip().splitlines()), "")
+        if printed != f"antctlVersion: {images.version}":
+            raise SystemExit(f"benchmark: antctl version printed {printed!r}, not {images.version}")
+        error = (await ran.stderr()).strip().splitlines()
+        return (
+            f"`antctl version` in the {platform} agent image: `{printed}` (exit "
+            f"{await ran.exit_code()}: `{error[0] if error else ''}`)"
+        )
+
     async def bare_incremental_go_build(self, target: Platform) -> float:
         """Seconds `go build` of the images' commands for the target takes by itself, timed
         inside a Go container of the engine's platform whose build cache holds the tree as
@@ -234,9 +314,7 @@ class Benchmarks:
         tree = dag.host().directory(str(self.tree))
         source = await load_source(await check_tree(tree), self.testbed.go_image)
         text = (self.tree / CHANGED_FILE).read_text()
-        changed = source.directory.with_new_file(
-            CHANGED_FILE, f"{text}\n// bare build change {uuid.uuid4().hex}\n"
-        )
+        changed = source.directory.with_new_file(CHANGED_FILE, code_change(text))
         packages = " ".join(f"./cmd/{command}" for command in ANTREA_COMMANDS)
         build = f'go build -trimpath -ldflags "$LDFLAGS" -o /out/ {packages}'
         builder = golang.cross_compiling(
@@ -258,31 +336,30 @@ class Benchmarks:
         started, ended = (float(stamp) for stamp in stamps.split())
         return ended - started
 
-    async def three_platforms(self, runs: int, one_after_another_too: bool = True) -> None:
-        """3. and 4. Three platforms concurrently against one after another; engine memory.
-        Without one_after_another_too, only the concurrent build and its memory (the
-        memory section: on a real tree the sequential build alone takes most of an hour)."""
-        platforms = [str(platform) for platform in default_platforms()]
-        label = ", ".join(platforms)
+    async def three_platforms(self, runs: int, one_after_another_too: bool = True) -> Figure:
+        """3. and 4. Three platforms concurrently against one after another; engine memory:
+        the cgroups' peaks and the resident peak sampled. Without one_after_another_too, only
+        the concurrent build and its memory (the memory section: on a real tree the
+        sequential build alone takes most of an hour). Returns the concurrent build's figure."""
         sequential = (
-            self.figure(f"build {label}, cold, one after another")
+            self.figure(f"build {self.all_platforms}, cold, one after another")
             if one_after_another_too
             else None
         )
-        concurrent = self.figure(f"build {label}, cold, concurrently")
+        concurrent = self.figure(f"build {self.all_platforms}, cold, concurrently")
         memory = {
             name: self.figure(f"peak memory of the {name}, three platforms concurrently", "MiB")
-            for name in self.memory.counters
+            for name in self.memory.groups
         }
+        resident = self.figure(
+            "peak resident memory (anonymous and shared) of the engine and build containers "
+            "together, three platforms concurrently",
+            "MiB",
+        )
 
         async def one_after_another() -> None:
-            for platform in platforms:
-                await self.build(platform)
-
-        async def concurrently() -> None:
-            async with anyio.create_task_group() as group:
-                for platform in platforms:
-                    group.start_soon(self.build, platform)
+            for platform in default_platforms():
+                await self.build(str(platform))
 
         for _ in range(runs):
             if sequential:
@@ -290,11 +367,45 @@ class Benchmarks:
                 self.add(sequential, await timed(one_after_another))
             await prune()
             self.memory.reset()
-            self.add(concurrent, await timed(concurrently))
-            for name, peak in self.memory.peaks_mib().items():
-                self.add(memory[name], peak)
+            took, peak = await self.memory.with_peak_resident(partial(timed, self.concurrently))
+            self.add(concurrent, took)
+            self.add(resident, peak)
+            for name, usage in self.memory.peaks_mib().items():
+                self.add(memory[name], usage)
         if sequential:
             self.comparisons.append(Comparison("three platforms", sequential, concurrent))
+        return concurrent
+
+    async def capped_memory(self, runs: int, caps: dict[str, float], uncapped: Figure) -> None:
+        """4. The three platforms' concurrent cold build with each memory cgroup capped (GiB):
+        its time against the uncapped build's, and the processes the kernel killed for want
+        of memory. A build that fails within the caps (a compiler killed) is said in a note,
+        its time left out."""
+        within = ", ".join(f"{name} {gib:g} GiB" for name, gib in caps.items())
+        capped = Figure(f"build {self.all_platforms}, cold, concurrently, capped ({within})")
+        killed = self.figure(f"killed for want of memory, capped ({within})", "processes")
+        for _ in range(runs):
+            await prune()
+            kills = self.memory.oom_kills()
+            try:
+                with self.memory.capped(caps):
+                    self.add(capped, await timed(self.concurrently))
+            except dagger.QueryError as error:
+                self.notes.append(f"the build capped ({within}) failed: {error}".splitlines()[0])
+            self.add(killed, self.memory.oom_kills() - kills)
+        if capped.values:
+            self.figures.insert(self.figures.index(killed), capped)
+            self.comparisons.append(Comparison("memory capped", capped, uncapped))
+
+    @property
+    def all_platforms(self) -> str:
+        return ", ".join(str(platform) for platform in default_platforms())
+
+    async def concurrently(self) -> None:
+        """Every configured platform's images, built at once."""
+        async with anyio.create_task_group() as group:
+            for platform in default_platforms():
+                group.start_soon(self.build, str(platform))
 
     async def unit_tests(self, runs: int, limit: float = 0) -> None:
         """5. Unit tests of a fixed package set on each platform, cold; on linux/arm64 the
@@ -582,12 +693,20 @@ def main(
     three_platform_runs: Annotated[
         int, typer.Option(min=1, help="Runs of the three-platform builds (the longest).")
     ] = 1,
+    memory_caps: Annotated[
+        tuple[float, float],
+        typer.Option(
+            help="memory: the engine's and the build containers' caps (GiB) of the capped "
+            "three-platform build (0 0: none). The default leaves 1 GiB of an 8 GiB runner "
+            "to its system.",
+        ),
+    ] = (2, 5),
     section: Annotated[
         list[str] | None,
         typer.Option(
             help="Only these: go (1. cross against emulated), build (2. one platform), "
-            "platforms (3. and 4.), memory (4. alone: three platforms concurrently), "
-            "tests (5. unit tests), upload (6. the source), "
+            "platforms (3. and 4.), memory (4. alone: three platforms concurrently, then "
+            "within --memory-caps), tests (5. unit tests), upload (6. the source), "
             "release (7. every image from the tarball, arm64 emulated, sizes), faults (8. "
             "release flows under the fault proxy, RUNS seeds per flow), cache (9. the CLI's "
             "build again, and after an engine restart), module (10. the module front's cost); "
@@ -624,10 +743,14 @@ def main(
                 await bench.go_binaries(runs, emulated_limit)
             if "build" in chosen:
                 await bench.one_platform(runs)
-            if "platforms" in chosen:
-                await bench.three_platforms(three_platform_runs)
-            elif "memory" in chosen:
-                await bench.three_platforms(three_platform_runs, one_after_another_too=False)
+            if "platforms" in chosen or "memory" in chosen:
+                uncapped = await bench.three_platforms(
+                    three_platform_runs, one_after_another_too="platforms" in chosen
+                )
+            if "memory" in chosen and any(memory_caps):
+                engine_cap, containers_cap = memory_caps
+                caps = {"engine": engine_cap, "build containers": containers_cap}
+                await bench.capped_memory(three_platform_runs, caps, uncapped)
             if "tests" in chosen:
                 await bench.unit_tests(runs, emulated_limit)
             if "upload" in chosen:
@@ -641,11 +764,14 @@ def main(
                 await bench.module_front(runs)
             if "faults" in chosen:
                 campaign.append(await fault_campaign(testbed, tree, bench.tarball, runs))
+            async with engine_connection():
+                bench.notes.append(f"disk after the run: {await disk_usage()}")
 
         anyio.run(measure)
     table = "\n\n".join(
         [
             *([markdown_table(bench.figures, bench.comparisons)] if bench.figures else []),
+            *(["\n".join(f"- {note}" for note in bench.notes)] if bench.notes else []),
             *campaign,
         ]
     )
