@@ -268,10 +268,10 @@ class Benchmarks:
         )
         reused = self.figure(f"build {name}, cold but base images from the registry")
         bases = f"{self.testbed.registry}/benchmark-bases-{uuid.uuid4().hex[:8]}"
-        for _ in range(runs):
+        for run in range(runs):
             await prune()
             self.add(cold, await timed(lambda: self.build(name)))
-            if not self.notes:
+            if run == 0:
                 async with engine_connection():
                     self.notes.append(await self.antctl_version(name))
             self.add(warm, await timed(lambda: self.build(name)))

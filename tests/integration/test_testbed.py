@@ -14,7 +14,7 @@ import pytest
 from dagger import dag
 
 from ci.versions import pins
-from tests.disk_usage import disk_usage, engine_cache_usage
+from tests.disk_usage import engine_cache_usage
 from tests.registry_api import Credentials, blob, exists, index_platforms, manifest
 from tests.testbed import OfflineTestBed, up_exports
 
@@ -149,4 +149,3 @@ async def test_the_engines_cache_budget_is_the_one_up_configured(engine: Offline
     usage = await engine_cache_usage()
     assert (usage.max_used, usage.min_free, usage.reserved) == (budget, budget // 4, budget // 5)
     assert 0 < usage.used <= budget
-    print(f"\n{await disk_usage()}")
