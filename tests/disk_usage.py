@@ -63,7 +63,7 @@ def describe(usage: EngineCacheUsage, volume: int, registries: int, caches: int)
     """One line for a person reading a CI log or RESULTS.md. The engine's budget binds the
     cache it counts, which leaves out pulled images' lower layers, layer blobs made by
     exports and data no entry holds: the volume's size against that count says how much."""
-    uncounted = f" ({volume / usage.used:.1f}x what it counts)" if usage.used else ""
+    uncounted = f" ({volume / usage.used:.1f}x the engine's count)" if usage.used else ""
     return (
         f"engine cache {gigabytes(usage.used)} in {usage.entries} entries (budget "
         f"{gigabytes(usage.max_used)}, pruned while under {gigabytes(usage.min_free)} of the "

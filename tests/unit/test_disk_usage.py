@@ -12,8 +12,8 @@ def test_the_line_names_each_store_and_the_volume_against_what_the_engine_counts
     line = describe(usage, volume=10_200_000_000, registries=1_300_000_000, caches=9_500_000_000)
     assert line == (
         "engine cache 5.8 GB in 6619 entries (budget 40.0 GB, pruned while under 10.0 GB of "
-        "the disk is free, never below 8.0 GB); engine state volume 10.2 GB (1.8x what it "
-        "counts); registries 1.3 GB; other caches 8.2 GB"
+        "the disk is free, never below 8.0 GB); engine state volume 10.2 GB (1.8x the engine's "
+        "count); registries 1.3 GB; other caches 8.2 GB"
     )
 
 
