@@ -11,13 +11,14 @@ from __future__ import annotations
 import os
 import platform as host
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -37,6 +38,7 @@ from ci.images import unit_tests as unit_tests_recipe
 from ci.main import Antrea
 from ci.platforms import Platform, default_platforms, parse_platform
 from ci.source import UPLOAD_EXCLUDES, check_tree, load_source
+from ci.versions import pins
 from tests.disk_usage import disk_usage
 from tests.fault_campaign import FLOWS, MIXES, Campaign, CampaignRun, summary
 from tests.inputs import (
@@ -55,6 +57,9 @@ CHANGED_FILE = "pkg/version/version.go"
 TEST_PACKAGES = ["./pkg/util/..."]
 # The images the go, build and platforms sections build (their figures since issue 7).
 AGENT_CONTROLLER = ("agent", "controller")
+# Section 1's figures, which section 11 compares with the same build on the host.
+ENGINE_CROSS = "arm64 binaries, cross-compiled (cold Go cache)"
+ENGINE_EMULATED = "arm64 binaries, in an emulated arm64 Go container (cold)"
 
 
 def code_change(text: str) -> str:
@@ -214,8 +219,8 @@ class Benchmarks:
         With a limit, each emulated compile is stopped at LIMIT times its run's cross-compile
         (the figure is then a lower bound, marked so)."""
         target = parse_platform("linux/arm64")
-        cross = self.figure("arm64 binaries, cross-compiled (cold Go cache)")
-        emulated = self.figure("arm64 binaries, in an emulated arm64 Go container (cold)")
+        cross = self.figure(ENGINE_CROSS)
+        emulated = self.figure(ENGINE_EMULATED)
 
         async def compile_on(where: Platform | None, modules_only: bool = False) -> None:
             # A build cache of its own and a variable no other run has: nothing is reused
@@ -255,6 +260,63 @@ class Benchmarks:
                 ),
             )
         self.comparisons.append(Comparison("Go for arm64", emulated, cross))
+
+    async def qemu_reference(self, runs: int, limit: float = 0) -> None:
+        """11. What QEMU user mode itself costs section 1's Go build, no engine involved: the
+        same `go build` of the same commands for linux/arm64 on the host, by Go for the
+        host's platform and by Go for linux/arm64 run by QEMU (the binfmt handler the test
+        bed registered), each with a build cache of its own. With section 1 in the same run:
+        what the engine adds to each side."""
+        target = parse_platform("linux/arm64")
+        cross = self.figure("arm64 binaries, cross-compiled on the host, no engine (cold)")
+        emulated = self.figure("arm64 binaries, arm64 Go under QEMU on the host, no engine (cold)")
+        async with engine_connection():
+            tree = dag.host().directory(str(self.tree))
+            source = await load_source(await check_tree(tree), self.testbed.go_image)
+        flags = ["-trimpath", "-ldflags", source.version.ldflags(source.module_path)]
+        packages = [f"./cmd/{name}" for name in ANTREA_COMMANDS]
+        with tempfile.TemporaryDirectory(prefix="antrea-ci-qemu-") as scratch:
+            work = Path(scratch)
+            native_go = go_toolchain(parse_platform(host.machine()), work / "native")
+            target_go = go_toolchain(target, work / "target")
+
+            def go_env(cache: Path) -> dict[str, str]:
+                # No VCS stamp: the engine never sees the tree's .git either.
+                return {
+                    **os.environ,
+                    **target.go_env,
+                    "GOTOOLCHAIN": "local",
+                    "CGO_ENABLED": "0",
+                    "GOFLAGS": "-buildvcs=false",
+                    "GOMODCACHE": str(work / "modules"),
+                    "GOCACHE": str(cache),
+                }
+
+            # Both sides find the tree's modules downloaded: the figures compare compiling.
+            download = [str(native_go), "mod", "download"]
+            subprocess.run(download, cwd=self.tree, env=go_env(work / "cache"), check=True)
+            for run in range(runs):
+                for figure, go, name in (
+                    (cross, native_go, "cross"),
+                    (emulated, target_go, "qemu"),
+                ):
+                    out = work / f"{name}-{run}"
+                    command = [str(go), "build", *flags, "-o", f"{out}/", *packages]
+                    limited = limit * cross.values[-1] if figure is emulated else 0
+                    started = time.monotonic()
+                    await within(
+                        figure,
+                        limited,
+                        partial(run_process_group, command, self.tree, go_env(out / "cache")),
+                    )
+                    self.add(figure, time.monotonic() - started)
+        self.comparisons.append(Comparison("QEMU's own cost for Go (no engine)", emulated, cross))
+        in_engine = {figure.name: figure for figure in self.figures}
+        for engine_name, on_host in ((ENGINE_CROSS, cross), (ENGINE_EMULATED, emulated)):
+            if engine_name in in_engine:
+                self.comparisons.append(
+                    Comparison("what the engine adds", in_engine[engine_name], on_host)
+                )
 
     async def one_platform(self, runs: int) -> None:
         """2. Full build of one platform: cold, warm, one Go file changed, bases reused."""
@@ -620,6 +682,35 @@ async def fault_campaign(testbed: OfflineTestBed, tree: Path, tarball: Path, run
     )
 
 
+GO_TOOLCHAIN = Path(__file__).resolve().parents[1] / "tests" / "engine" / "go-toolchain"
+
+
+def go_toolchain(platform: Platform, dest: Path) -> Path:
+    """The go command of the pinned Go for the platform, from the Go module proxy as the
+    test bed's seed images get it."""
+    command = [str(GO_TOOLCHAIN), pins().go, platform.facts.goarch, str(dest)]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return dest / "usr" / "local" / "go" / "bin" / "go"
+
+
+async def run_process_group(command: list[str], cwd: Path, env: dict[str, str]) -> None:
+    """Run a command that must succeed; cancelled, it is killed with every process it
+    started (go build's compilers)."""
+    process = await anyio.open_process(
+        command, cwd=cwd, env=env, stdout=None, stderr=None, start_new_session=True
+    )
+    try:
+        code = await process.wait()
+    except BaseException:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        with anyio.CancelScope(shield=True):
+            await process.wait()
+        raise
+    if code:
+        raise subprocess.CalledProcessError(code, command)
+
+
 def run_timed(command: list[str]) -> float:
     """Seconds a command takes, as a user waits for it; it must succeed."""
     started = time.monotonic()
@@ -665,6 +756,7 @@ SECTIONS = (
     "faults",
     "cache",
     "module",
+    "qemu",
 )
 
 
@@ -686,7 +778,7 @@ def main(
         float,
         typer.Option(
             min=0,
-            help="go and tests: stop each compile under emulation at this many times its "
+            help="go, tests and qemu: stop each compile under emulation at this many times its "
             "run's native compile (0: no limit); a stopped run's figure is a lower bound.",
         ),
     ] = 0,
@@ -709,7 +801,8 @@ def main(
             "within --memory-caps), tests (5. unit tests), upload (6. the source), "
             "release (7. every image from the tarball, arm64 emulated, sizes), faults (8. "
             "release flows under the fault proxy, RUNS seeds per flow), cache (9. the CLI's "
-            "build again, and after an engine restart), module (10. the module front's cost); "
+            "build again, and after an engine restart), module (10. the module front's cost), "
+            "qemu (11. section 1's go build on the host, no engine: QEMU's own cost); "
             "repeatable."
         ),
     ] = None,
@@ -741,6 +834,8 @@ def main(
         async def measure() -> None:
             if "go" in chosen:
                 await bench.go_binaries(runs, emulated_limit)
+            if "qemu" in chosen:
+                await bench.qemu_reference(runs, emulated_limit)
             if "build" in chosen:
                 await bench.one_platform(runs)
             if "platforms" in chosen or "memory" in chosen:

@@ -1,0 +1,34 @@
+"""The benchmark's host commands: a stopped command takes the processes it started along."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from benchmarks.figures import Figure
+from benchmarks.run import run_process_group, within
+
+
+def alive(pid: int) -> bool:
+    """Whether the process runs (a killed one may linger as a zombie until reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+async def test_a_stopped_command_is_killed_with_its_children(tmp_path: Path) -> None:
+    child = tmp_path / "child.pid"
+    script = f"sleep 60 & echo $! > {child}; wait"
+    figure = Figure("host build")
+    await within(figure, 1.0, lambda: run_process_group(["sh", "-c", script], tmp_path, {}))
+    assert figure.stopped == {0}
+    assert not alive(int(child.read_text()))
+
+
+async def test_a_failing_command_raises(tmp_path: Path) -> None:
+    with pytest.raises(subprocess.CalledProcessError):
+        await run_process_group(["sh", "-c", "exit 3"], tmp_path, {})
