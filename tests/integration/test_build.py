@@ -18,6 +18,7 @@ from ci.catalog import IMAGE_NAMES
 from ci.cli import BuildInputs as CliInputs
 from ci.main import Antrea
 from ci.platforms import PlatformError
+from ci.report import LIKELY_HIT, LIKELY_HIT_SECONDS, RAN
 from ci.source import UPLOAD_EXCLUDES
 from ci.versions import SourceError, pins
 from tests.inputs import FIXTURES, antrea_checkout, elf_header, fixture_antrea, git, ovs_tarball
@@ -273,7 +274,13 @@ async def test_cli_writes_one_oci_tarball_per_image(
         "export",
     ]
     assert all(s["platform"] == "linux/arm64" and s["emulated"] for s in stages.values())
-    assert stages["ovs"]["cache"] == "likely-hit"
+    # The OVS image the `built` fixture made is served from the cache: seconds, where its
+    # build under emulation takes minutes. The record's label follows the time ("likely-hit"
+    # under 2 s), which a cache hit can miss on a loaded machine (2.4 s seen in CI, with
+    # other tests building beside this one): the test holds the label to the time.
+    ovs = stages["ovs"]
+    assert ovs["seconds"] < 30
+    assert ovs["cache"] == (LIKELY_HIT if ovs["seconds"] < LIKELY_HIT_SECONDS else RAN)
 
 
 @pytest.mark.online
