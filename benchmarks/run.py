@@ -30,26 +30,26 @@ import typer
 from dagger import dag
 
 from benchmarks.figures import Comparison, Figure, markdown_table
-from ci.build import ANTREA_COMMANDS
-from ci.catalog import IMAGE_NAMES, RELEASED
-from ci.engine import engine_connection
+from ci.core.catalog import IMAGE_NAMES, RELEASED
+from ci.core.platforms import Platform, default_platforms, parse_platform
+from ci.core.versions import pins
+from ci.engine.session import engine_connection
 from ci.images import golang
-from ci.images import unit_tests as unit_tests_recipe
+from ci.images.builder import ANTREA_COMMANDS
+from ci.images.source import UPLOAD_EXCLUDES, check_tree, load_source
 from ci.main import Antrea
-from ci.platforms import Platform, default_platforms, parse_platform
-from ci.source import UPLOAD_EXCLUDES, check_tree, load_source
-from ci.versions import pins
-from tests.disk_usage import disk_usage
-from tests.fault_campaign import FLOWS, MIXES, Campaign, CampaignRun, summary
-from tests.inputs import (
+from ci.testing import containers as unit_tests_recipe
+from tests.support.disk_usage import disk_usage
+from tests.support.fault_campaign import FLOWS, MIXES, Campaign, CampaignRun, summary
+from tests.support.inputs import (
     ANTREA_CI,
     antrea_checkout,
     fixture_antrea,
     fixture_options,
     ovs_tarball,
 )
-from tests.registry_api import manifest, split_reference
-from tests.testbed import OfflineTestBed, require_testbed, restart_engine
+from tests.support.registry_api import manifest, split_reference
+from tests.support.testbed import OfflineTestBed, require_testbed, restart_engine
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 # A Go file of pkg/ every command imports: a change to it rebuilds and relinks them all.
@@ -653,7 +653,7 @@ class Benchmarks:
 
 async def fault_campaign(testbed: OfflineTestBed, tree: Path, tarball: Path, runs: int) -> str:
     """8. Each release flow under each mix of faults with seeds 1..RUNS
-    (tests/fault_campaign.py): every run's line and the totals, as Markdown."""
+    (tests/support/fault_campaign.py): every run's line and the totals, as Markdown."""
     done: list[CampaignRun] = []
     async with engine_connection():
         for flow in FLOWS:

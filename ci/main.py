@@ -1,7 +1,7 @@
 """The antrea module's main object: its inputs, then one function per thing it does.
 
-Each concern lives in its own file: building images (ci.build), unit tests
-(ci.unit_testing) and publishing (ci.release); the functions here only delegate.
+Each concern lives in its own file: building images (ci.images.builder), unit tests
+(ci.testing.unit_tests) and publishing (ci.release.release); the functions here only delegate.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from typing import Annotated, Any, cast
 import dagger
 from dagger import DefaultPath, Doc, Ignore, check, field, function, object_type
 
-from ci.build import BuildInputs, ImageBuilder, Images
-from ci.checks import REPOSITORY_IGNORED, UnitTestChecks, check_repository
-from ci.publishing import Credential
-from ci.release import RegistryAuth, Release
-from ci.source import without_unread
-from ci.unit_testing import UnitTests, require_passed, run_unit_tests
-from ci.versions import pins
+from ci.core.versions import pins
+from ci.images.builder import BuildInputs, ImageBuilder, Images
+from ci.images.source import without_unread
+from ci.release.push import Credential
+from ci.release.release import RegistryAuth, Release
+from ci.testing.checks import REPOSITORY_IGNORED, UnitTestChecks, check_repository
+from ci.testing.unit_tests import UnitTests, require_passed, run_unit_tests
 
 # Side effects (pushes) must never be served from the function cache. dagger-io 0.21.8's
 # overloads of `function` omit the `cache` keyword its implementation takes.

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Generator
 import dagger
 import pytest
 
-from ci.engine import engine_connection
-from tests.testbed import OfflineTestBed, require_testbed
+from ci.engine.session import engine_connection
+from tests.support.testbed import OfflineTestBed, require_testbed
 
 
 def _run_order(item: pytest.Item) -> int:

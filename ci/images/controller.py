@@ -8,7 +8,7 @@ from __future__ import annotations
 import dagger
 from dagger import dag
 
-from ci.platforms import Platform
+from ci.core.platforms import Platform
 
 CONTROLLER_COMMANDS = ["antrea-controller", "antctl"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dagger
 from dagger import dag
 
+from ci.core.platforms import Platform
 from ci.images.apt import apt_install
-from ci.platforms import Platform
 
 FLOW_AGGREGATOR = "flow-aggregator"
 FLOW_AGGREGATOR_COMMANDS = [FLOW_AGGREGATOR, "antctl"]

@@ -7,9 +7,9 @@ import shlex
 import dagger
 from dagger import dag
 
+from ci.core.platforms import Platform
+from ci.core.versions import AntreaVersion
 from ci.images import ContainerStep
-from ci.platforms import Platform
-from ci.versions import AntreaVersion
 
 GO_MOD_CACHE = "/go/pkg/mod"
 GO_BUILD_CACHE = "/root/.cache/go-build"

@@ -7,11 +7,11 @@ import shlex
 import dagger
 from dagger import dag
 
-from ci.debian import OVS_BUILD_PROFILES, build_depends, control_from_template
-from ci.errors import first_line
+from ci.core.debian import OVS_BUILD_PROFILES, build_depends, control_from_template
+from ci.core.errors import first_line
+from ci.core.platforms import Platform
+from ci.core.versions import Pinned, ovs_package_version
 from ci.images.apt import apt_install, apt_run, install_command
-from ci.platforms import Platform
-from ci.versions import Pinned, ovs_package_version
 
 # The packages of the OVS build that the image installs, when the build produced them.
 KEPT_PACKAGES = (

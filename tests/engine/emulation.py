@@ -17,9 +17,9 @@ import sys
 
 import anyio
 
-from ci.doctor import OWN_EMULATOR, Status
-from ci.platforms import binfmt_handlers, default_platforms, parse_platform
-from ci.probes import engine_probe_checks
+from ci.core.platforms import binfmt_handlers, default_platforms, parse_platform
+from ci.doctor.probes import engine_probe_checks
+from ci.doctor.verdicts import OWN_EMULATOR, Status
 
 PROVE_SECONDS = 300
 OWN_EMULATOR_EXIT = 3

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from ci.catalog import IMAGE_NAMES, RELEASED
-from tests.inputs import ANTREA_CI, FIXTURES, antrea_checkout, fixture_options, ovs_tarball
-from tests.registry_api import exists
-from tests.testbed import OfflineTestBed
+from ci.core.catalog import IMAGE_NAMES, RELEASED
+from tests.support.inputs import ANTREA_CI, FIXTURES, antrea_checkout, fixture_options, ovs_tarball
+from tests.support.registry_api import exists
+from tests.support.testbed import OfflineTestBed
 
 pytestmark = pytest.mark.engine
 

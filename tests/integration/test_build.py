@@ -13,16 +13,23 @@ import anyio
 import pytest
 from dagger import dag
 
-from ci.build import ImageError, Images
-from ci.catalog import IMAGE_NAMES
-from ci.cli import BuildInputs as CliInputs
+from ci.cli.commands import BuildInputs as CliInputs
+from ci.core.catalog import IMAGE_NAMES
+from ci.core.platforms import PlatformError
+from ci.core.timings import LIKELY_HIT, LIKELY_HIT_SECONDS, RAN
+from ci.core.versions import SourceError, pins
+from ci.images.builder import ImageError, Images
+from ci.images.source import UPLOAD_EXCLUDES
 from ci.main import Antrea
-from ci.platforms import PlatformError
-from ci.report import LIKELY_HIT, LIKELY_HIT_SECONDS, RAN
-from ci.source import UPLOAD_EXCLUDES
-from ci.versions import SourceError, pins
-from tests.inputs import FIXTURES, antrea_checkout, elf_header, fixture_antrea, git, ovs_tarball
-from tests.testbed import OfflineTestBed
+from tests.support.inputs import (
+    FIXTURES,
+    antrea_checkout,
+    elf_header,
+    fixture_antrea,
+    git,
+    ovs_tarball,
+)
+from tests.support.testbed import OfflineTestBed
 
 pytestmark = pytest.mark.engine
 

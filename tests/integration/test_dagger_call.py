@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from ci.catalog import IMAGE_NAMES
-from ci.matrix import unit_test_check
-from ci.platforms import default_platforms, parse_platform
-from ci.report import tarball_name
-from tests.inputs import (
+from ci.core.catalog import IMAGE_NAMES
+from ci.core.matrix import unit_test_check
+from ci.core.platforms import default_platforms, parse_platform
+from ci.core.timings import tarball_name
+from tests.support.inputs import (
     ANTREA_CI,
     FIXTURES,
     WRAPPER_FIXTURE,
@@ -26,8 +26,8 @@ from tests.inputs import (
     fixture_options,
     ovs_tarball,
 )
-from tests.registry_api import Credentials, index_platforms
-from tests.testbed import OfflineTestBed
+from tests.support.registry_api import Credentials, index_platforms
+from tests.support.testbed import OfflineTestBed
 
 pytestmark = pytest.mark.engine
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from ci.catalog import local_names
-from tests.inputs import FIXTURES, antrea_checkout, ovs_tarball
-from tests.testbed import OfflineTestBed
+from ci.core.catalog import local_names
+from tests.support.inputs import FIXTURES, antrea_checkout, ovs_tarball
+from tests.support.testbed import OfflineTestBed
 
 pytestmark = pytest.mark.engine
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import anyio
 import pytest
 
-from ci.doctor import CheckResult, Status
-from ci.platforms import configured_platforms
-from ci.probes import engine_checks, registry_checks
-from tests.testbed import OfflineTestBed
+from ci.core.platforms import configured_platforms
+from ci.doctor.probes import engine_checks, registry_checks
+from ci.doctor.verdicts import CheckResult, Status
+from tests.support.testbed import OfflineTestBed
 
 pytestmark = pytest.mark.engine
 

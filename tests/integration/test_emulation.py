@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.testbed import OfflineTestBed, engine_container, restart_engine, run_up
+from tests.support.testbed import OfflineTestBed, engine_container, restart_engine, run_up
 
 pytestmark = [pytest.mark.engine, pytest.mark.restarts_engine]
 

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from ci.catalog import BASES, IMAGE_NAMES
-from ci.report import tarball_name
-from tests.inputs import ANTREA_CI, antrea_checkout, fixture_options, ovs_tarball
-from tests.testbed import OfflineTestBed, engine_container, restart_engine
+from ci.core.catalog import BASES, IMAGE_NAMES
+from ci.core.timings import tarball_name
+from tests.support.inputs import ANTREA_CI, antrea_checkout, fixture_options, ovs_tarball
+from tests.support.testbed import OfflineTestBed, engine_container, restart_engine
 
 pytestmark = [pytest.mark.engine, pytest.mark.restarts_engine]
 

@@ -16,11 +16,11 @@ from pathlib import Path
 import anyio
 import pytest
 
-from ci.catalog import IMAGE_NAMES, RELEASED
-from tests.fault_proxy import FaultProxy, Faults
-from tests.inputs import ANTREA_CI, antrea_checkout, fixture_options, ovs_tarball
-from tests.registry_api import exists
-from tests.testbed import OfflineTestBed, engine_container, restart_engine
+from ci.core.catalog import IMAGE_NAMES, RELEASED
+from tests.support.fault_proxy import FaultProxy, Faults
+from tests.support.inputs import ANTREA_CI, antrea_checkout, fixture_options, ovs_tarball
+from tests.support.registry_api import exists
+from tests.support.testbed import OfflineTestBed, engine_container, restart_engine
 
 pytestmark = [pytest.mark.engine, pytest.mark.restarts_engine, pytest.mark.kills_engine]
 

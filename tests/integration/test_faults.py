@@ -21,16 +21,16 @@ import httpx
 import pytest
 from dagger import dag
 
-from ci.platforms import Platform, parse_platform
-from ci.publishing import PublishError, push, push_indexes
-from ci.references import Repository
-from ci.registry import OCI_MANIFEST, RegistryClient, RegistryError, http_client
-from ci.retry import RetryPolicy
-from tests.fault_campaign import Campaign
-from tests.fault_proxy import FaultProxy, Faults
-from tests.inputs import antrea_checkout, fixture_antrea, ovs_tarball
-from tests.registry_api import MANIFEST_TYPES, exists, manifest
-from tests.testbed import OfflineTestBed
+from ci.core.platforms import Platform, parse_platform
+from ci.core.references import Repository
+from ci.core.retry import RetryPolicy
+from ci.release.push import PublishError, push, push_indexes
+from ci.release.registry import OCI_MANIFEST, RegistryClient, RegistryError, http_client
+from tests.support.fault_campaign import Campaign
+from tests.support.fault_proxy import FaultProxy, Faults
+from tests.support.inputs import antrea_checkout, fixture_antrea, ovs_tarball
+from tests.support.registry_api import MANIFEST_TYPES, exists, manifest
+from tests.support.testbed import OfflineTestBed
 
 pytestmark = pytest.mark.engine
 

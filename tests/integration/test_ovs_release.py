@@ -15,12 +15,12 @@ from pathlib import Path
 import dagger
 import pytest
 
-from ci.build import Images
+from ci.core.versions import pins
+from ci.images.builder import Images
 from ci.images.ovs import OvsTarballError
-from ci.versions import pins
-from tests.inputs import FIXTURES, OFFLINE, antrea_checkout, fixture_antrea, ovs_tarball
-from tests.testbed import OfflineTestBed
-from tests.upstream import AGENT, RELEASE_OVS_PACKAGES, check_image
+from tests.support.inputs import FIXTURES, OFFLINE, antrea_checkout, fixture_antrea, ovs_tarball
+from tests.support.testbed import OfflineTestBed
+from tests.support.upstream import AGENT, RELEASE_OVS_PACKAGES, check_image
 
 pytestmark = pytest.mark.engine
 

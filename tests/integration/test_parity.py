@@ -1,16 +1,16 @@
 """The released images hold what upstream's Dockerfiles put in them (issue 12).
 
-Expected contents come from tests/upstream.py, written from upstream's Dockerfiles.
+Expected contents come from tests/support/upstream.py, written from upstream's Dockerfiles.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from ci.build import Images
-from tests.inputs import FIXTURES, antrea_checkout, fixture_antrea, ovs_tarball
-from tests.testbed import OfflineTestBed
-from tests.upstream import AGENT, CONTROLLER, FLOW_AGGREGATOR, check_image
+from ci.images.builder import Images
+from tests.support.inputs import FIXTURES, antrea_checkout, fixture_antrea, ovs_tarball
+from tests.support.testbed import OfflineTestBed
+from tests.support.upstream import AGENT, CONTROLLER, FLOW_AGGREGATOR, check_image
 
 pytestmark = pytest.mark.engine
 

@@ -17,10 +17,10 @@ import dagger
 import pytest
 from dagger import dag
 
-from ci.build import BuildFailure
-from ci.publishing import PublishError
-from ci.references import ImageReferenceError
-from tests.inputs import (
+from ci.core.references import ImageReferenceError
+from ci.images.builder import BuildFailure
+from ci.release.push import PublishError
+from tests.support.inputs import (
     ANTREA_CI,
     FIXTURES,
     antrea_checkout,
@@ -28,8 +28,15 @@ from tests.inputs import (
     fixture_options,
     ovs_tarball,
 )
-from tests.registry_api import Credentials, blob, exists, image_blobs, index_platforms, manifest
-from tests.testbed import OfflineTestBed, engine_container
+from tests.support.registry_api import (
+    Credentials,
+    blob,
+    exists,
+    image_blobs,
+    index_platforms,
+    manifest,
+)
+from tests.support.testbed import OfflineTestBed, engine_container
 
 pytestmark = pytest.mark.engine
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tests.testbed import OfflineTestBed
+from tests.support.testbed import OfflineTestBed
 
 pytestmark = pytest.mark.engine
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from dagger import dag
 
+from ci.core.versions import Pinned
+from ci.images.source import check_tree, load_source
 from ci.main import Antrea
-from ci.source import check_tree, load_source
-from ci.versions import Pinned
-from tests.inputs import real_antrea
-from tests.testbed import OfflineTestBed
+from tests.support.inputs import real_antrea
+from tests.support.testbed import OfflineTestBed
 
 pytestmark = pytest.mark.engine
 

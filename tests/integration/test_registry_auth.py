@@ -11,11 +11,11 @@ import uuid
 import pytest
 from dagger import dag
 
-from ci.platforms import default_platforms
-from ci.publishing import Credential, PublishError, push_indexes
-from ci.references import arch_tag, parse_repository
-from tests.testbed import OfflineTestBed
-from tests.token_registry import TokenRegistry, token_registry
+from ci.core.platforms import default_platforms
+from ci.core.references import arch_tag, parse_repository
+from ci.release.push import Credential, PublishError, push_indexes
+from tests.support.testbed import OfflineTestBed
+from tests.support.token_registry import TokenRegistry, token_registry
 
 pytestmark = pytest.mark.engine
 

@@ -13,11 +13,11 @@ import anyio
 import pytest
 from dagger import dag
 
-from ci.images.unit_tests import RaceDetectorUnavailable
 from ci.main import Antrea
-from ci.unit_testing import UnitTestFailure
-from tests.inputs import FIXTURES, antrea_checkout
-from tests.testbed import OfflineTestBed
+from ci.testing.containers import RaceDetectorUnavailable
+from ci.testing.unit_tests import UnitTestFailure
+from tests.support.inputs import FIXTURES, antrea_checkout
+from tests.support.testbed import OfflineTestBed
 
 pytestmark = pytest.mark.engine
 

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
+from types import ModuleType
 
-import ci.debian
+import ci.core.debian
 import ci.images.ovs
-from ci.base_images import base_tag, code_digest, ovs_tag
-from ci.platforms import parse_platform
-from ci.versions import Pinned, pins, tree_versions
+from ci.core.base_tags import base_tag, code_digest, ovs_tag
+from ci.core.platforms import parse_platform
+from ci.core.versions import Pinned, pins, tree_versions
 
 ARM64 = parse_platform("linux/arm64")
 
 
 def test_ovs_tag_changes_with_each_input() -> None:
-    recipe = code_digest([ci.images.ovs, ci.debian])
+    recipe = code_digest([ci.images.ovs, ci.core.debian])
     tag = ovs_tag(ARM64, "sha256:tarball", "debian@sha256:aa", recipe)
     assert tag == ovs_tag(ARM64, "sha256:tarball", "debian@sha256:aa", recipe)
     assert tag != ovs_tag(
@@ -22,7 +24,9 @@ def test_ovs_tag_changes_with_each_input() -> None:
     )
     assert tag != ovs_tag(ARM64, "sha256:other", "debian@sha256:aa", recipe)
     assert tag != ovs_tag(ARM64, "sha256:tarball", "debian@sha256:bb", recipe)
-    assert tag != ovs_tag(ARM64, "sha256:tarball", "debian@sha256:aa", code_digest([ci.debian]))
+    assert tag != ovs_tag(
+        ARM64, "sha256:tarball", "debian@sha256:aa", code_digest([ci.core.debian])
+    )
 
 
 def test_base_tag_follows_the_ovs_tag_and_its_own_inputs() -> None:
@@ -44,10 +48,26 @@ def test_base_tag_follows_the_ovs_tag_and_its_own_inputs() -> None:
 
 
 def test_ovs_tag_follows_the_trees_ovs_settings() -> None:
-    recipe = code_digest([ci.images.ovs, ci.debian])
+    recipe = code_digest([ci.images.ovs, ci.core.debian])
     plain = ovs_tag(ARM64, "sha256:tarball", "debian@sha256:aa", recipe)
     assert plain != ovs_tag(ARM64, "sha256:tarball", "debian@sha256:aa", recipe, "sha256:conf")
 
 
 def test_code_digest_is_independent_of_module_order() -> None:
-    assert code_digest([ci.images.ovs, ci.debian]) == code_digest([ci.debian, ci.images.ovs])
+    assert code_digest([ci.images.ovs, ci.core.debian]) == code_digest(
+        [ci.core.debian, ci.images.ovs]
+    )
+
+
+def test_code_digest_reads_the_modules_content_not_their_names_or_paths(
+    tmp_path: Path,
+) -> None:
+    """A recipe moved to another package (issue 27) keeps its base tags."""
+    moved = tmp_path / "elsewhere" / "renamed_ovs.py"
+    moved.parent.mkdir()
+    moved.write_bytes(Path(str(ci.images.ovs.__file__)).read_bytes())
+    stand_in = ModuleType("elsewhere.renamed_ovs")
+    stand_in.__file__ = str(moved)
+    assert code_digest([stand_in, ci.core.debian]) == code_digest([ci.images.ovs, ci.core.debian])
+    moved.write_bytes(moved.read_bytes() + b"\n# one more line\n")
+    assert code_digest([stand_in, ci.core.debian]) != code_digest([ci.images.ovs, ci.core.debian])

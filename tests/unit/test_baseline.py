@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ci.baseline import BaselineError, compare, comparison_table, load_timings
-from ci.cli import app
-from ci.platforms import parse_platform, runs_natively
-from ci.report import StageTimes
+from ci.cli.commands import app
+from ci.core.baseline import BaselineError, compare, comparison_table, load_timings
+from ci.core.platforms import parse_platform, runs_natively
+from ci.core.timings import StageTimes
 
 runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
 

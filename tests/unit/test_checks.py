@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ci.checks import UnitTestChecks, check_name
+from ci.core.platforms import default_platforms, parse_platform
 from ci.main import Antrea
-from ci.platforms import default_platforms, parse_platform
+from ci.testing.checks import UnitTestChecks, check_name
 
 
 def _functions(cls: type) -> dict[str, Any]:

@@ -11,10 +11,10 @@ import typer
 from gql.transport.exceptions import TransportServerError
 from typer.testing import CliRunner
 
-from ci.cli import _run, app
-from ci.platforms import PlatformError
-from ci.publishing import PublishError
-from ci.report import StageTimes, tarball_name
+from ci.cli.commands import _run, app
+from ci.core.platforms import PlatformError
+from ci.core.timings import StageTimes, tarball_name
+from ci.release.push import PublishError
 
 FIXTURE = Path(__file__).parents[1] / "fixtures/antrea-mini"
 runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
@@ -71,7 +71,7 @@ def test_test_command_refuses_an_unknown_platform() -> None:
 
 
 def test_auth_takes_the_password_from_env_or_file() -> None:
-    from ci.cli import parse_auth
+    from ci.cli.commands import parse_auth
 
     assert parse_auth("ghcr.io=bot:env:GHCR_TOKEN") == ("ghcr.io", "bot", "env", "GHCR_TOKEN")
     assert parse_auth("docker.io=antrea:file:/run/pw") == ("docker.io", "antrea", "file", "/run/pw")

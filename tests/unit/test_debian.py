@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ci.debian import build_depends, control_from_template, os_release_id
+from ci.core.debian import build_depends, control_from_template, os_release_id
 
 FIXTURE_CONTROL = control_from_template(
     (Path(__file__).parents[1] / "fixtures/ovs-mini/debian/control.in").read_text()

@@ -8,9 +8,9 @@ import anyio
 import pytest
 from typer.testing import CliRunner
 
-from ci.catalog import local_name, local_names
-from ci.cli import app
-from ci.docker_load import DockerLoadError, load_image, loaded_reference
+from ci.cli.commands import app
+from ci.core.catalog import local_name, local_names
+from ci.images.docker_load import DockerLoadError, load_image, loaded_reference
 
 FIXTURE = Path(__file__).parents[1] / "fixtures/antrea-mini"
 runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})

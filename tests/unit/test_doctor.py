@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ci import cli
-from ci.doctor import (
+from ci.cli import commands as cli
+from ci.core.platforms import Platform, parse_platform
+from ci.doctor.probes import read_answers
+from ci.doctor.verdicts import (
     EMULATION_FIX,
     CheckResult,
     Status,
@@ -31,8 +33,6 @@ from ci.doctor import (
     registry_result,
     report,
 )
-from ci.platforms import Platform, parse_platform
-from ci.probes import read_answers
 
 AMD64, ARM64, ARM = (parse_platform(p) for p in ("linux/amd64", "linux/arm64", "linux/arm/v7"))
 OK = CheckResult("engine", Status.OK, "v0.21.8 on linux/amd64")

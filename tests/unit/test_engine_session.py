@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from ci.engine import SILENT_VARIABLE, _silent_unless, is_session_command, parent_of
+from ci.engine.session import SILENT_VARIABLE, _silent_unless, is_session_command, parent_of
 
 
 def test_the_parent_pid_is_read_after_the_name_even_with_spaces_and_parentheses() -> None:

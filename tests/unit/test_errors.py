@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ci.errors import SILENT_EXEC_HINT, distinct, first_line, silent_exec_hint
+from ci.core.errors import SILENT_EXEC_HINT, distinct, first_line, silent_exec_hint
 
 
 def test_first_line_of_a_multi_line_error() -> None:

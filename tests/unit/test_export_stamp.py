@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ci.export_stamp import forget, record, stamp_path, unchanged
+from ci.core.export_stamp import forget, record, stamp_path, unchanged
 
 AGENT = "sha256:" + "1" * 64
 

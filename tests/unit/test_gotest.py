@@ -9,7 +9,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from ci.gotest import FAIL, PASS, junit_xml, parse_go_test_json
+from ci.testing.gotest import FAIL, PASS, junit_xml, parse_go_test_json
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 BROKEN = "antrea.io/antrea/v2/pkg/util/broken"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ci.matrix import ci_matrix, unit_test_check
-from ci.platforms import configured_platforms, load_platforms
+from ci.core.matrix import ci_matrix, unit_test_check
+from ci.core.platforms import configured_platforms, load_platforms
 
 
 def test_matrix_puts_arm_on_the_arm64_runner_natively() -> None:

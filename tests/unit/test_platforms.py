@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ci.platforms import (
+from ci.core.platforms import (
     Platform,
     PlatformError,
     binfmt_handlers,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from ci.catalog import IMAGE_NAMES
-from ci.recipes import PlatformRecipe, project_digest
+from ci.core.catalog import IMAGE_NAMES
+from ci.core.fingerprints import PlatformRecipe, project_digest
 
 ARM64 = PlatformRecipe(
     platform="linux/arm64",

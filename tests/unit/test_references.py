@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ci.platforms import parse_platform
-from ci.references import (
+from ci.core.platforms import parse_platform
+from ci.core.references import (
     ImageReferenceError,
     Repository,
     arch_tag,

@@ -9,10 +9,10 @@ import pytest
 from dagger.mod import _default_mod as module
 from dagger.mod._converter import to_typedef
 
-import ci.build
-import ci.checks
+import ci.images.builder
 import ci.main
-import ci.unit_testing
+import ci.testing.checks
+import ci.testing.unit_tests
 
 FUNCTIONS = {
     "binaries": dagger.Directory,
@@ -21,10 +21,10 @@ FUNCTIONS = {
     "agent": dagger.Container,
     "controller": dagger.Container,
     "flow_aggregator": dagger.Container,
-    "build": ci.build.Images,
-    "test": ci.unit_testing.UnitTests,
-    "test_report": ci.unit_testing.UnitTests,
-    "unit_tests": ci.checks.UnitTestChecks,
+    "build": ci.images.builder.Images,
+    "test": ci.testing.unit_tests.UnitTests,
+    "test_report": ci.testing.unit_tests.UnitTests,
+    "unit_tests": ci.testing.checks.UnitTestChecks,
     "repository": type(None),
     "with_registry_auth": ci.main.Antrea,
     "publish": list[str],
@@ -103,7 +103,7 @@ def test_images_fields_are_the_containers_and_how_they_were_made() -> None:
         "bases_from",
         "versions",
     ]
-    hints = typing.get_type_hints(ci.build.Images)
+    hints = typing.get_type_hints(ci.images.builder.Images)
     for name in ("ovs", "base", "agent", "controller", "flow_aggregator"):
         assert hints[name] is dagger.Container
         to_typedef(hints[name], name)
@@ -114,7 +114,7 @@ def test_images_fields_are_the_containers_and_how_they_were_made() -> None:
 def test_unit_test_results_are_typed_fields() -> None:
     fields = module._objects["UnitTests"].fields
     assert {"passed", "failed", "skipped", "failed_tests", "junit", "coverage"} <= set(fields)
-    hints = typing.get_type_hints(ci.unit_testing.UnitTests)
+    hints = typing.get_type_hints(ci.testing.unit_tests.UnitTests)
     for name in fields:
         to_typedef(hints[name], name)
 

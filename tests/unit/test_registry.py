@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from ci.platforms import parse_platform
-from ci.registry import (
+from ci.core.platforms import parse_platform
+from ci.release.registry import (
     OCI_INDEX,
     OCI_MANIFEST,
     Descriptor,

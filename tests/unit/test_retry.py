@@ -9,7 +9,7 @@ from itertools import pairwise
 import httpx
 import pytest
 
-from ci.retry import (
+from ci.core.retry import (
     ATTEMPTS,
     BASE_DELAY,
     DEFAULT_POLICY,

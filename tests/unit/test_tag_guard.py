@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from ci.tag_guard import TagMoveRefused, TagUpdate, check_updates, is_release_tag, unchanged_lines
+from ci.release.tag_guard import (
+    TagMoveRefused,
+    TagUpdate,
+    check_updates,
+    is_release_tag,
+    unchanged_lines,
+)
 
 OLD, NEW = "sha256:" + "a" * 64, "sha256:" + "b" * 64
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ci.test_binaries import (
+from ci.testing.test_binaries import (
     GoPackage,
     binary_flags,
     compile_groups,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from ci.images.unit_tests import (
+from ci.core.platforms import Platform, parse_platform
+from ci.testing.containers import (
     COVERAGE_FILE,
     DEFAULT_PACKAGES,
     RaceDetectorUnavailable,
     go_test_command,
     race_decision,
 )
-from ci.platforms import Platform, parse_platform
 
 AMD64, ARM64, ARM = (parse_platform(p) for p in ("linux/amd64", "linux/arm64", "linux/arm/v7"))
 

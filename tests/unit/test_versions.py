@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ci.labels import oci_labels
-from ci.source import missing_paths
-from ci.versions import (
+from ci.core.labels import oci_labels
+from ci.core.versions import (
     BASE_DOCKERFILE,
     TREE_PIN_FILES,
     AntreaVersion,
@@ -26,6 +25,7 @@ from ci.versions import (
     pins,
     tree_versions,
 )
+from ci.images.source import missing_paths
 
 
 def test_env_file_parsing_ignores_comments_and_refuses_garbage() -> None:

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from ci.matrix import ci_matrix
-from ci.platforms import configured_platforms
-from ci.versions import parse_env_file, pins
+from ci.core.matrix import ci_matrix
+from ci.core.platforms import configured_platforms
+from ci.core.versions import parse_env_file, pins
 
 ROOT = Path(__file__).parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"

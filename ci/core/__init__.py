@@ -1,0 +1,1 @@
+"""Pure logic: platforms, versions, references, timings, plans; never touches the engine."""

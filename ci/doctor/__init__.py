@@ -1,0 +1,1 @@
+"""antrea-ci doctor: probes of what a run needs, and their verdicts."""

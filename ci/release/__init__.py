@@ -1,0 +1,1 @@
+"""Publishing: pushes, the registry client, the release-tag guard."""

@@ -1,0 +1,1 @@
+"""What tests and benchmarks share: the test bed, inputs, registries, fault proxies."""

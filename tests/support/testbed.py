@@ -1,0 +1,102 @@
+"""The offline test bed as tests see it: what tests/engine/up announced."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+TESTBED_VARIABLES = (
+    "_EXPERIMENTAL_DAGGER_CLI_BIN",
+    "_EXPERIMENTAL_DAGGER_RUNNER_HOST",
+    "ANTREA_CI_REGISTRY",
+    "ANTREA_CI_AUTH_REGISTRY",
+    "ANTREA_CI_AUTH_REGISTRY_USER",
+    "ANTREA_CI_AUTH_REGISTRY_PASSWORD",
+    "ANTREA_CI_DISTRO_IMAGE",
+    "ANTREA_CI_GO_IMAGE",
+)
+
+
+@dataclass(frozen=True)
+class OfflineTestBed:
+    """What tests/engine/up announced: registries and seed images."""
+
+    registry: str
+    auth_registry: str
+    auth_user: str
+    auth_password: str
+    distro_image: str
+    go_image: str
+
+
+def require_testbed() -> OfflineTestBed:
+    """The offline test bed; a test that needs it fails when it is not up."""
+    missing = [name for name in TESTBED_VARIABLES if not os.environ.get(name)]
+    if missing:
+        pytest.fail(
+            "the offline test bed is not up (missing " + ", ".join(missing) + "): "
+            'run `eval "$(tests/engine/up)"` first',
+            pytrace=False,
+        )
+    env = os.environ
+    return OfflineTestBed(
+        registry=env["ANTREA_CI_REGISTRY"],
+        auth_registry=env["ANTREA_CI_AUTH_REGISTRY"],
+        auth_user=env["ANTREA_CI_AUTH_REGISTRY_USER"],
+        auth_password=env["ANTREA_CI_AUTH_REGISTRY_PASSWORD"],
+        distro_image=env["ANTREA_CI_DISTRO_IMAGE"],
+        go_image=env["ANTREA_CI_GO_IMAGE"],
+    )
+
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+UP_SECONDS = 900
+
+
+def run_up(env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run tests/engine/up (in env, else this process's environment); never raises on failure."""
+    return subprocess.run(
+        [str(REPO_ROOT / "tests/engine/up")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=UP_SECONDS,
+        check=False,
+    )
+
+
+def up_exports(stdout: str) -> dict[str, str]:
+    """The variables up announced (its stdout is `export NAME=VALUE` lines)."""
+    pairs = (line.removeprefix("export ").split("=", 1) for line in stdout.splitlines())
+    return dict(pair for pair in pairs if len(pair) == 2)
+
+
+def wait_for_engine(name: str, seconds: float = 120) -> None:
+    """Wait until the engine in container name listens on its socket (as up does)."""
+    deadline = time.monotonic() + seconds
+    probe = ["docker", "exec", name, "test", "-S", "/run/dagger/engine.sock"]
+    while subprocess.run(probe, capture_output=True, check=False).returncode != 0:
+        if time.monotonic() > deadline:
+            pytest.fail(f"{name} did not open its socket within {seconds:g}s", pytrace=False)
+        time.sleep(1)
+
+
+def engine_container() -> str:
+    """The test bed's engine container, as up announced it (docker-container://NAME)."""
+    runner = os.environ.get("_EXPERIMENTAL_DAGGER_RUNNER_HOST", "")
+    scheme, _, name = runner.partition("://")
+    if scheme != "docker-container" or not name:
+        pytest.fail(f"the test bed's engine is not a Docker container: {runner!r}", pytrace=False)
+    return name
+
+
+def restart_engine(name: str) -> None:
+    """Restart the engine container as up does (a clean stop first), and wait for it."""
+    subprocess.run(["docker", "restart", "-t", "300", name], capture_output=True, check=True)
+    wait_for_engine(name)
