@@ -1,7 +1,8 @@
 """The antrea module's main object: its inputs, then one function per thing it does.
 
-Each concern lives in its own file: building images (ci.images.builder), unit tests
-(ci.testing.unit_tests) and publishing (ci.release.release); the functions here only delegate.
+Each function parses its arguments and hands them to the class of its area: the image
+builder (ci/images), the unit-test runner (ci/testing), the release (ci/release). Inputs,
+their help and defaults come from ci/core/inputs.py, which the command line shares.
 """
 
 from __future__ import annotations
@@ -12,13 +13,36 @@ from typing import Annotated, Any, cast
 import dagger
 from dagger import DefaultPath, Doc, Ignore, check, field, function, object_type
 
-from ci.core.versions import pins
-from ci.images.builder import BuildInputs, ImageBuilder, Images
+from ci.core.inputs import (
+    ALLOW_OVS_VERSION_MISMATCH,
+    BASE_REGISTRY,
+    BUILD_INPUTS,
+    COVERAGE,
+    DISTRO_IMAGE,
+    EXTRA_FLAGS,
+    GO_IMAGE,
+    IPTABLES_WRAPPER_SOURCE,
+    LATEST,
+    NAMESPACE,
+    NAMESPACES,
+    OVERWRITE,
+    OVS_TARBALL,
+    PACKAGES,
+    PLATFORM,
+    PLATFORMS,
+    RACE,
+    RUN,
+    SOURCE,
+    SURICATA,
+    TAG,
+)
+from ci.core.platforms import parse_optional, parse_platforms
+from ci.images.builder import ImageBuilder, Images
+from ci.images.inputs import BuildInputs, Credential
 from ci.images.source import without_unread
-from ci.release.push import Credential
 from ci.release.release import RegistryAuth, Release
 from ci.testing.checks import REPOSITORY_IGNORED, UnitTestChecks, check_repository
-from ci.testing.unit_tests import UnitTests, require_passed, run_unit_tests
+from ci.testing.unit_tests import TestSelection, UnitTestRunner, UnitTests, require_passed
 
 # Side effects (pushes) must never be served from the function cache. dagger-io 0.21.8's
 # overloads of `function` omit the `cache` keyword its implementation takes.
@@ -26,67 +50,43 @@ never_cached: Callable[[Callable[..., Any]], Callable[..., Any]] = cast(Any, fun
     cache="never"
 )
 
-PlatformArg = Annotated[
-    str, Doc("Target platform, e.g. linux/arm64 or linux/arm/v7 (default: the engine's own)")
-]
-SuricataArg = Annotated[
-    bool,
-    Doc("Install Suricata from its Ubuntu PPA, as upstream does (left out, saying so, elsewhere)"),
-]
-NamespacesArg = Annotated[
-    list[str],
-    Doc("Where to push, REGISTRY/NAMESPACE each, e.g. docker.io/antrea ghcr.io/antrea-io"),
-]
-TagArg = Annotated[str, Doc("Image tag, e.g. v2.7.0")]
-PlatformsArg = Annotated[
-    list[str] | None, Doc("Target platforms (default: those of build/platforms.toml)")
-]
-LatestArg = Annotated[bool, Doc("Also tag latest")]
-OverwriteArg = Annotated[
-    bool, Doc("Move a release tag (v*) that already holds other content (refused otherwise)")
-]
-PackagesArg = Annotated[
-    list[str] | None, Doc("Package patterns (default: cmd, pkg and multicluster, like upstream)")
-]
-RunArg = Annotated[str, Doc("Only tests matching this -run regular expression")]
-FlagsArg = Annotated[list[str] | None, Doc("Extra `go test` flags")]
-CoverageArg = Annotated[bool, Doc("Write a coverage profile")]
-RaceArg = Annotated[
-    str,
-    Doc("Race detector: auto (where Go has it and the platform runs natively), on or off"),
-]
+PlatformArg = Annotated[str, Doc(PLATFORM.help)]
+PlatformsArg = Annotated[list[str] | None, Doc(PLATFORMS.help)]
+SuricataArg = Annotated[bool, Doc(SURICATA.help)]
+NamespacesArg = Annotated[list[str], Doc(NAMESPACES.help)]
+TagArg = Annotated[str, Doc(TAG.help)]
+LatestArg = Annotated[bool, Doc(LATEST.help)]
+OverwriteArg = Annotated[bool, Doc(OVERWRITE.help)]
+PackagesArg = Annotated[list[str] | None, Doc(PACKAGES.help)]
+RunArg = Annotated[str, Doc(RUN.help)]
+FlagsArg = Annotated[list[str] | None, Doc(EXTRA_FLAGS.help)]
+CoverageArg = Annotated[bool, Doc(COVERAGE.help)]
+RaceArg = Annotated[str, Doc(RACE.help)]
+
+
+def _selection(
+    packages: list[str] | None, run: str, extra_flags: list[str] | None, coverage: bool, race: str
+) -> TestSelection:
+    return TestSelection(
+        tuple(packages or TestSelection.packages), run, tuple(extra_flags or ()), coverage, race
+    )
 
 
 @object_type
 class Antrea:
     """Build Antrea's images for any Linux platform, with Go cross-compiled natively."""
 
-    source: Annotated[
-        dagger.Directory | None,
-        Doc("Antrea source tree (default: the pinned upstream release)"),
-    ] = None
-    distro_image: Annotated[str, Doc("Distribution image of the runtime images")] = (
-        pins().distro_image
+    source: Annotated[dagger.Directory | None, Doc(SOURCE.help)] = None
+    distro_image: Annotated[str, Doc(DISTRO_IMAGE.help)] = DISTRO_IMAGE.default
+    go_image: Annotated[str, Doc(GO_IMAGE.help)] = GO_IMAGE.default
+    ovs_tarball: Annotated[dagger.File | None, Doc(OVS_TARBALL.help)] = None
+    allow_ovs_version_mismatch: Annotated[bool, Doc(ALLOW_OVS_VERSION_MISMATCH.help)] = (
+        ALLOW_OVS_VERSION_MISMATCH.default
     )
-    go_image: Annotated[
-        str, Doc("Go image that compiles the binaries (default: golang:<the tree's Go version>)")
-    ] = ""
-    ovs_tarball: Annotated[
-        dagger.File | None,
-        Doc("Open vSwitch release tarball (default: the release the tree pins)"),
-    ] = None
-    allow_ovs_version_mismatch: Annotated[
-        bool, Doc("Build an OVS tarball whose version is not the one the tree pins")
-    ] = False
-    base_registry: Annotated[
-        str,
-        Doc("Namespace where publish-base pushed OVS and base images, reused when present"),
-    ] = ""
+    base_registry: Annotated[str, Doc(BASE_REGISTRY.help)] = BASE_REGISTRY.default
     iptables_wrapper_source: Annotated[
-        dagger.Directory | None,
-        Doc("kubernetes-sigs/iptables-wrappers source (default: the commit the tree pins)"),
+        dagger.Directory | None, Doc(IPTABLES_WRAPPER_SOURCE.help)
     ] = None
-
     local_registries: Annotated[
         list[dagger.Service] | None,
         Doc(
@@ -99,17 +99,14 @@ class Antrea:
     registry_auths: list[RegistryAuth] = field(default=list, init=False)
 
     def _builder(self) -> ImageBuilder:
-        credentials = [Credential(a.address, a.username, a.secret) for a in self.registry_auths]
+        values = {spec.name: getattr(self, spec.name) for spec in BUILD_INPUTS}
         return ImageBuilder(
             BuildInputs(
-                source=without_unread(self.source),
-                distro_image=self.distro_image,
-                go_image=self.go_image,
-                ovs_tarball=self.ovs_tarball,
-                allow_ovs_version_mismatch=self.allow_ovs_version_mismatch,
-                base_registry=self.base_registry,
-                iptables_wrapper_source=self.iptables_wrapper_source,
-                credentials=credentials,
+                **{**values, "source": without_unread(self.source)},
+                credentials=[
+                    Credential(auth.address, auth.username, auth.secret)
+                    for auth in self.registry_auths
+                ],
                 local_registries=list(self.local_registries or []),
             )
         )
@@ -119,105 +116,74 @@ class Antrea:
     @function
     async def binaries(self, platform: PlatformArg = "") -> dagger.Directory:
         """The Go binaries of the released images for one platform, cross-compiled natively."""
-        builder = self._builder()
-        return builder.binaries(await builder.platform(platform), await builder.source())
+        return await self._builder().binaries_for(parse_optional(platform))
 
     @function
     async def ovs(self, platform: PlatformArg = "") -> dagger.Container:
         """The Open vSwitch image: .debs built from the tarball in the target platform."""
-        builder = self._builder()
-        ovs_image, _, _ = await builder.bases(await builder.platform(platform), "")
-        return ovs_image
+        return (await self._builder().bases_for(parse_optional(platform), suricata=False))[0]
 
     @function
     async def base(
-        self, platform: PlatformArg = "", suricata: SuricataArg = True
+        self, platform: PlatformArg = "", suricata: SuricataArg = SURICATA.default
     ) -> dagger.Container:
         """The base image: OVS plus CNI plugins, the iptables wrapper and network tools."""
-        builder = self._builder()
-        target = await builder.platform(platform)
-        choice = await builder.suricata(target, suricata)
-        _, base_image, _ = await builder.bases(target, choice.version)
-        return base_image
+        return (await self._builder().bases_for(parse_optional(platform), suricata))[1]
 
     @function
     async def agent(
-        self, platform: PlatformArg = "", suricata: SuricataArg = True
+        self, platform: PlatformArg = "", suricata: SuricataArg = SURICATA.default
     ) -> dagger.Container:
         """The antrea-agent image for one platform."""
-        return (await self.build_images(platform, suricata)).agent
+        return (await self._builder().build(parse_optional(platform), suricata)).agent
 
     @function
     async def controller(self, platform: PlatformArg = "") -> dagger.Container:
         """The antrea-controller image for one platform."""
-        builder = self._builder()
-        target = await builder.platform(platform)
-        source = await builder.source()
-        return await builder.controller(target, source, builder.binaries(target, source))
+        return await self._builder().controller_for(parse_optional(platform))
 
     @function
     async def flow_aggregator(self, platform: PlatformArg = "") -> dagger.Container:
         """The flow-aggregator image for one platform."""
-        builder = self._builder()
-        target = await builder.platform(platform)
-        source = await builder.source()
-        return await builder.flow_aggregator(target, source, builder.binaries(target, source))
-
-    async def build_images(self, platform: str = "", suricata: bool = True) -> Images:
-        """Every image of one platform (the typed body of `build`, for Python callers)."""
-        return await self._builder().images(platform, suricata)
-
-    async def image_recipes(self, images: Images, suricata: bool = True) -> dict[str, str]:
-        """The recipe digest of each image built (for Python callers: `build --output`)."""
-        return await self._builder().recipes(images, suricata)
+        return await self._builder().flow_aggregator_for(parse_optional(platform))
 
     @function
-    async def build(self, platform: PlatformArg = "", suricata: SuricataArg = True) -> Images:
+    async def build(
+        self, platform: PlatformArg = "", suricata: SuricataArg = SURICATA.default
+    ) -> Images:
         """Every image of one platform, as fields (e.g. `build agent export`)."""
-        return await self.build_images(platform, suricata)
+        return await self._builder().build(parse_optional(platform), suricata)
 
     # Unit tests
-
-    async def unit_test_outcome(
-        self,
-        platform: str = "",
-        packages: list[str] | None = None,
-        run: str = "",
-        extra_flags: list[str] | None = None,
-        coverage: bool = False,
-        race: str = "auto",
-    ) -> UnitTests:
-        """Run the unit tests and report, whatever their outcome (typed body of `test`)."""
-        return await run_unit_tests(
-            self._builder(), platform, packages, run, extra_flags, coverage, race
-        )
 
     @function
     async def test_report(
         self,
         platform: PlatformArg = "",
         packages: PackagesArg = None,
-        run: RunArg = "",
+        run: RunArg = RUN.default,
         extra_flags: FlagsArg = None,
-        coverage: CoverageArg = False,
-        race: RaceArg = "auto",
+        coverage: CoverageArg = COVERAGE.default,
+        race: RaceArg = RACE.default,
     ) -> UnitTests:
         """Run the Go unit tests in the target platform and report, even when some fail."""
-        return await self.unit_test_outcome(platform, packages, run, extra_flags, coverage, race)
+        selection = _selection(packages, run, extra_flags, coverage, race)
+        return await UnitTestRunner(self._builder()).run(parse_optional(platform), selection)
 
     @function
     async def test(
         self,
         platform: PlatformArg = "",
         packages: PackagesArg = None,
-        run: RunArg = "",
+        run: RunArg = RUN.default,
         extra_flags: FlagsArg = None,
-        coverage: CoverageArg = False,
-        race: RaceArg = "auto",
+        coverage: CoverageArg = COVERAGE.default,
+        race: RaceArg = RACE.default,
     ) -> UnitTests:
         """Run the Go unit tests in the target platform; fail naming the failed tests."""
-        outcome = await self.unit_test_outcome(platform, packages, run, extra_flags, coverage, race)
-        return require_passed(outcome)
+        selection = _selection(packages, run, extra_flags, coverage, race)
+        runner = UnitTestRunner(self._builder())
+        return require_passed(await runner.run(parse_optional(platform), selection))
 
     @function
     def unit_tests(self) -> UnitTestChecks:
@@ -266,18 +232,24 @@ class Antrea:
         namespaces: NamespacesArg,
         tag: TagArg,
         platforms: PlatformsArg = None,
-        latest: LatestArg = False,
-        overwrite: OverwriteArg = False,
+        latest: LatestArg = LATEST.default,
+        overwrite: OverwriteArg = OVERWRITE.default,
     ) -> list[str]:
         """Build every platform, then push one multi-arch image of each released image."""
-        return await Release(self._builder()).publish(namespaces, tag, platforms, latest, overwrite)
+        release = Release(self._builder())
+        return await release.publish(namespaces, tag, parse_platforms(platforms), latest, overwrite)
 
     @never_cached
     async def publish_arch(
-        self, namespaces: NamespacesArg, tag: TagArg, platform: PlatformArg = ""
+        self,
+        namespaces: NamespacesArg,
+        tag: TagArg,
+        platform: PlatformArg = "",
+        overwrite: OverwriteArg = OVERWRITE.default,
     ) -> list[str]:
         """Push one platform's released images under a per-arch tag (TAG-arm64, ...)."""
-        return await Release(self._builder()).publish_arch(namespaces, tag, platform)
+        release = Release(self._builder())
+        return await release.publish_arch(namespaces, tag, parse_optional(platform), overwrite)
 
     @never_cached
     async def merge(
@@ -285,21 +257,23 @@ class Antrea:
         namespaces: NamespacesArg,
         tag: TagArg,
         platforms: PlatformsArg = None,
-        latest: LatestArg = False,
-        overwrite: OverwriteArg = False,
+        latest: LatestArg = LATEST.default,
+        overwrite: OverwriteArg = OVERWRITE.default,
     ) -> list[str]:
         """Push the multi-arch image of each per-arch tag that publish-arch pushed.
 
         The index references, by digest, the very manifests the per-arch pushes made.
         """
-        return await Release(self._builder()).merge(namespaces, tag, platforms, latest, overwrite)
+        release = Release(self._builder())
+        return await release.merge(namespaces, tag, parse_platforms(platforms), latest, overwrite)
 
     @never_cached
     async def publish_base(
         self,
-        namespace: Annotated[str, Doc("REGISTRY/NAMESPACE of the base images")],
+        namespace: Annotated[str, Doc(NAMESPACE.help)],
         platforms: PlatformsArg = None,
-        suricata: SuricataArg = True,
+        suricata: SuricataArg = SURICATA.default,
     ) -> list[str]:
         """Build and push the OVS and base images of each platform under content tags."""
-        return await Release(self._builder()).publish_base(namespace, platforms, suricata)
+        release = Release(self._builder())
+        return await release.publish_base(namespace, parse_platforms(platforms), suricata)

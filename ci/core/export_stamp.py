@@ -1,8 +1,8 @@
 """Whether an exported OCI tarball still holds the image a build made (pure, no engine).
 
 Exporting an unchanged image again costs as much as the first time (seconds per image).
-A stamp beside each tarball records the digest of the image's recipe (ci.core.fingerprints) and the
-tarball's size. When a rebuild has the same recipe and the tarball is still there, as
+A stamp beside each tarball records the image's fingerprint (ci.core.fingerprints) and the
+tarball's size. When a rebuild has the same fingerprint and the tarball is still there, as
 exported, the export is skipped.
 """
 
@@ -17,19 +17,23 @@ def stamp_path(tarball: Path) -> Path:
     return tarball.with_name(tarball.name + STAMP_SUFFIX)
 
 
-def _recorded(tarball: Path, recipe: str) -> str:
-    return f"{recipe} {tarball.stat().st_size}\n"
+def _recorded(tarball: Path, fingerprint: str) -> str:
+    return f"{fingerprint} {tarball.stat().st_size}\n"
 
 
-def unchanged(tarball: Path, recipe: str) -> bool:
-    """Whether the tarball exists, as exported from an image of this recipe."""
+def unchanged(tarball: Path, fingerprint: str) -> bool:
+    """Whether the tarball exists, as exported from an image of this fingerprint."""
     stamp = stamp_path(tarball)
-    return tarball.is_file() and stamp.is_file() and stamp.read_text() == _recorded(tarball, recipe)
+    return (
+        tarball.is_file()
+        and stamp.is_file()
+        and stamp.read_text() == _recorded(tarball, fingerprint)
+    )
 
 
-def record(tarball: Path, recipe: str) -> None:
+def record(tarball: Path, fingerprint: str) -> None:
     """Note, after an export, what the tarball holds (and its size, to notice a change)."""
-    stamp_path(tarball).write_text(_recorded(tarball, recipe))
+    stamp_path(tarball).write_text(_recorded(tarball, fingerprint))
 
 
 def forget(tarball: Path) -> None:

@@ -1,10 +1,10 @@
-"""Digests of what each image of a platform is made of (pure, no engine).
+"""Fingerprints: digests of what each image of a platform is made of (pure, no engine).
 
-An image's recipe digest changes exactly when one of its inputs does (the source tree, the
+An image's fingerprint changes exactly when one of its inputs does (the source tree, the
 OVS and base images' content tags, the distribution and Go images by digest, the platform)
-or this project's code and build/ assets do. Equal digests mean images built alike, by any
-engine in any session: `build --output` keeps a tarball whose recipe is unchanged instead
-of exporting the image again, without reading the image's root filesystem (which, after an
+or this project's code and build/ assets do. Equal fingerprints mean images built alike, by
+any engine in any session: `build --output` keeps a tarball whose fingerprint is unchanged
+instead of exporting the image again, without reading the image's root filesystem (which, after an
 engine restart, costs seconds per image).
 """
 
@@ -21,7 +21,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 
 def project_digest(package_dir: Path = PACKAGE_DIR, build_dir: Path = BUILD_DIR) -> str:
-    """A digest of the package's Python files and of build/: any edit is a new recipe."""
+    """A digest of the package's Python files and of build/: any edit is a new fingerprint."""
     digest = hashlib.sha256()
     for root, pattern in ((package_dir, "*.py"), (build_dir, "*")):
         for path in sorted(p for p in root.rglob(pattern) if p.is_file()):
@@ -38,7 +38,7 @@ def _digest(inputs: dict[str, str]) -> str:
 
 
 @dataclass(frozen=True)
-class PlatformRecipe:
+class PlatformInputs:
     """Everything one platform's images are made of, as digests and references."""
 
     platform: str
@@ -51,8 +51,8 @@ class PlatformRecipe:
     version: str  # the version labels carry and binaries are linked with (the commit too)
     project: str  # project_digest()
 
-    def digests(self) -> dict[str, str]:
-        """Field of Images -> the digest of that image's recipe."""
+    def fingerprints(self) -> dict[str, str]:
+        """Field of Images -> that image's fingerprint."""
         shared = {"platform": self.platform, "project": self.project}
         bases = {**shared, "bases-from": self.bases_from}
         antrea = {

@@ -99,6 +99,17 @@ def parse_platform(text: str) -> Platform:
     return Platform("linux", arch, variant)
 
 
+def parse_optional(text: str) -> Platform | None:
+    """A platform, or None for an empty string (the engine's own, decided by whoever
+    connects)."""
+    return parse_platform(text) if text else None
+
+
+def parse_platforms(texts: list[str] | None) -> list[Platform] | None:
+    """Platforms, or None when none is given (those of build/platforms.toml)."""
+    return [parse_platform(text) for text in texts] if texts else None
+
+
 def runs_natively(target: Platform, engine: Platform) -> bool:
     """Whether the engine runs the target's binaries without emulation (arm/v7 on an Arm64
     engine runs as AArch32, as on GitHub's Arm64 runners)."""

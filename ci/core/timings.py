@@ -41,6 +41,8 @@ class StageTimes:
     versions: list[str] = field(default_factory=list)
     # Wall seconds by platform, where stages overlap.
     elapsed: dict[str, float] = field(default_factory=dict)
+    # What the engine said of the run's commands (ci.engine.record): ran, cached, failed.
+    engine: dict[str, int] = field(default_factory=dict)
 
     def record(
         self,
@@ -50,9 +52,17 @@ class StageTimes:
         emulated: bool = False,
         pulled: bool = False,
     ) -> StageRecord:
-        entry = StageRecord(platform, stage, seconds, emulated, cache_state(seconds, pulled))
+        """Record a finished stage; returns its record."""
+        entry = self.measure(platform, stage, seconds, emulated, pulled)
         self.records.append(entry)
         return entry
+
+    @staticmethod
+    def measure(
+        platform: str, stage: str, seconds: float, emulated: bool = False, pulled: bool = False
+    ) -> StageRecord:
+        """A stage's record, not recorded yet (a build records its images in build order)."""
+        return StageRecord(platform, stage, seconds, emulated, cache_state(seconds, pulled))
 
     def took(self, platform: str, seconds: float) -> None:
         """The platform's wall time, for runs whose stages overlap (a build's images)."""
@@ -81,6 +91,7 @@ class StageTimes:
             "finished": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
             "stages": [asdict(record) for record in self.records],
             "versions": self.versions,
+            **({"engine": self.engine} if self.engine else {}),
         }
         return json.dumps(document, indent=2) + "\n"
 
@@ -104,6 +115,13 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}s"
 
 
-def tarball_name(image: str, platform: str) -> str:
+def progress_line(done: StageRecord) -> str:
+    """A finished stage's progress line: `[linux/arm64] ovs done in 2.0s (emulated)`."""
+    how = [*(["emulated"] if done.emulated else []), *([done.cache] if done.cache != RAN else [])]
+    detail = f" ({', '.join(how)})" if how else ""
+    return f"[{done.platform}] {done.stage} done in {done.seconds:.1f}s{detail}"
+
+
+def image_tarball_name(image: str, platform: str) -> str:
     """The OCI tarball file of one image and platform, e.g. antrea-agent-linux-arm-v7.tar."""
     return f"{image}-{platform.replace('/', '-')}.tar"

@@ -67,7 +67,7 @@ class CheckResult:
         return cls(fields["name"], Status(fields["status"]), fields["detail"], fields["fix"])
 
 
-def report(results: Sequence[CheckResult]) -> str:
+def verdict_table(results: Sequence[CheckResult]) -> str:
     """One line per check (status, name, detail), each warning or failure followed by its fix."""
     width = max((len(result.name) for result in results), default=0)
     lines: list[str] = []

@@ -6,12 +6,14 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
+from typing import TextIO, cast
 
 import dagger
 
 from ci.core.errors import leaves, lost_engine_reason
+from ci.engine.record import EngineRecord
 
 LOGS_VARIABLE = "ANTREA_CI_ENGINE_LOGS"
 SILENT_VARIABLE = "DAGGER_SILENT"
@@ -50,11 +52,11 @@ def end_sessions() -> None:
 
 
 @contextlib.contextmanager
-def _silent_unless(verbose: bool) -> Iterator[None]:
-    """While the session starts: a silent one (DAGGER_SILENT) when nobody reads its logs.
+def _silent_unless(read: bool) -> Iterator[None]:
+    """While the session starts: a silent one (DAGGER_SILENT) when nothing reads its logs.
     The official CLI otherwise renders every span and log line, for the SDK to drop."""
     before = os.environ.get(SILENT_VARIABLE)
-    if not verbose and before is None:
+    if not read and before is None:
         os.environ[SILENT_VARIABLE] = "1"
     try:
         yield
@@ -63,17 +65,51 @@ def _silent_unless(verbose: bool) -> Iterator[None]:
             os.environ.pop(SILENT_VARIABLE, None)
 
 
+class SessionLog:
+    """Where the session's progress goes: read into an EngineRecord line by line, and
+    passed on to stderr when verbose. (The SDK drains the session's output into it from a
+    thread of its own.)"""
+
+    def __init__(self, record: EngineRecord, verbose: bool) -> None:
+        self._record = record
+        self._verbose = verbose
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        lines = (self._partial + text).split("\n")
+        self._partial = lines.pop()
+        for line in lines:
+            self._record.read(line)
+        if self._verbose:
+            sys.stderr.write(text)
+        return len(text)
+
+    def writelines(self, texts: Iterable[str]) -> None:
+        for text in texts:
+            self.write(text)
+
+    def flush(self) -> None:
+        if self._verbose:
+            sys.stderr.flush()
+
+
 @contextlib.asynccontextmanager
-async def engine_connection() -> AsyncIterator[None]:
+async def engine_connection(record: EngineRecord | None = None) -> AsyncIterator[None]:
     """A connection to the engine (`dagger.dag` usable inside); its logs go to stderr when
-    ANTREA_CI_ENGINE_LOGS is set. When the engine went away, the session ends at once and
-    that loss is what is raised, not the session's death that follows."""
+    ANTREA_CI_ENGINE_LOGS is set. With a record, what the engine says of each command
+    (ran, or served from its cache) is counted into it. When the engine went away, the
+    session ends at once and that loss is what is raised, not the session's death that
+    follows."""
     verbose = bool(os.environ.get(LOGS_VARIABLE))
+    read = record is not None
+    log: TextIO | None = None
+    if read or verbose:
+        log = cast(TextIO, SessionLog(record or EngineRecord(), verbose))
     lost: BaseException | None = None
     try:
         async with contextlib.AsyncExitStack() as session:
-            with _silent_unless(verbose):
-                config = dagger.Config(log_output=sys.stderr if verbose else None)
+            with _silent_unless(read or verbose):
+                config = dagger.Config(log_output=log)
                 await session.enter_async_context(dagger.connection(config))
             try:
                 yield

@@ -1,10 +1,14 @@
-"""Building the images of one platform: the recipes of ci.images composed, bases reused."""
+"""Building the images of a platform: the recipes of ci.images composed, bases reused.
+
+A call plans once (the tree, its version and versions, the Go image: `Plan`), then once per
+platform (the distribution image, Suricata: `PlatformPlan`), and builds from the plans.
+"""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated
 
 import anyio
@@ -16,7 +20,7 @@ from ci.core import debian
 from ci.core.base_tags import BASE_IMAGE, OVS_IMAGE, base_tag, code_digest, ovs_tag
 from ci.core.catalog import RELEASED
 from ci.core.errors import first_line, silent_exec_hint
-from ci.core.fingerprints import PlatformRecipe, project_digest
+from ci.core.fingerprints import PlatformInputs, project_digest
 from ci.core.labels import oci_labels
 from ci.core.platforms import Platform, default_platforms, parse_platform, runs_natively
 from ci.core.references import Repository, parse_repository
@@ -28,8 +32,8 @@ from ci.images import controller as controller_recipe
 from ci.images import flow_aggregator as flow_aggregator_recipe
 from ci.images import golang
 from ci.images import ovs as ovs_recipe
+from ci.images.inputs import BuildInputs, pull
 from ci.images.source import AntreaSource, AntreaTree, check_tree, entries, load_source
-from ci.release.push import Credential, pull
 
 # A recipe of an image made from the distribution image: (platform, distro image, binaries,
 # labels) -> the image.
@@ -81,20 +85,34 @@ class Images:
 
 
 @dataclass(frozen=True)
-class BuildInputs:
-    """What the main object's constructor was given, as the builder needs it."""
+class Plan:
+    """What every platform of one call is built from, read and resolved once."""
 
-    source: dagger.Directory | None
-    distro_image: str
-    go_image: str
-    ovs_tarball: dagger.File | None
-    allow_ovs_version_mismatch: bool
-    base_registry: str
-    iptables_wrapper_source: dagger.Directory | None
-    credentials: list[Credential] = field(default_factory=list)
-    # Tunnels to registries on the caller's loopback, which a module's container cannot
-    # reach at their address (the engine, on the host's network, pushes to them directly).
-    local_registries: list[dagger.Service] = field(default_factory=list)
+    tree: AntreaTree
+    source: AntreaSource
+    engine: Platform  # the engine's own platform, where Go compiles
+    go_image: str  # the Go image's reference, resolved for the engine's platform
+    go_image_digest: str  # the same, by digest
+    charon_logging: dagger.File | None  # the tree's OVS image settings, if it has them
+
+    @property
+    def versions(self) -> BuildVersions:
+        return self.tree.versions
+
+
+@dataclass(frozen=True)
+class PlatformPlan:
+    """What one platform's images are built from."""
+
+    plan: Plan
+    target: Platform
+    distro: str  # the distribution image's reference, resolved for the target
+    distro_digest: str  # the same, by digest
+    suricata: SuricataChoice
+
+    @property
+    def emulated(self) -> bool:
+        return not runs_natively(self.target, self.plan.engine)
 
 
 @dataclass(frozen=True)
@@ -104,29 +122,30 @@ class ImageBuilder:
 
     inputs: BuildInputs
 
-    async def platform(self, platform: str) -> Platform:
-        """The platform, normalised; the engine's own when empty."""
-        return parse_platform(platform or str(await dag.default_platform()))
+    @staticmethod
+    async def engine_platform() -> Platform:
+        return parse_platform(str(await dag.default_platform()))
 
-    async def targets(self, platforms: list[str] | None) -> list[Platform]:
-        """The platforms, normalised; those of build/platforms.toml when none."""
-        if not platforms:
-            return default_platforms()
-        return [await self.platform(platform) for platform in platforms]
+    async def target(self, platform: Platform | None) -> Platform:
+        """The platform, or the engine's own when None."""
+        return platform or await self.engine_platform()
 
-    async def emulated(self, target: Platform) -> bool:
-        return not runs_natively(target, await self.platform(""))
+    @staticmethod
+    def targets(platforms: list[Platform] | None) -> list[Platform]:
+        """The platforms; those of build/platforms.toml when none."""
+        return platforms or default_platforms()
 
-    async def resolved(self, reference: str, platform: Platform, role: str) -> str:
-        """The reference, once the registry confirmed it has an image for the platform."""
+    async def resolved(self, reference: str, platform: Platform, role: str) -> dagger.Container:
+        """The image, once the registry confirmed it has one for the platform."""
+        container = dag.container(platform=dagger.Platform(str(platform))).from_(reference)
         try:
-            await dag.container(platform=dagger.Platform(str(platform))).from_(reference).sync()
+            await container.sync()
         except dagger.QueryError as error:
             reason = first_line(str(error))
             raise ImageError(
                 f"the {role} image {reference!r} does not resolve for {platform}: {reason}"
             ) from None
-        return reference
+        return container
 
     async def tree(self) -> AntreaTree:
         return await check_tree(self.inputs.source or await self._pinned_release())
@@ -149,23 +168,58 @@ class ImageBuilder:
     def go_image(self, versions: BuildVersions) -> str:
         return self.inputs.go_image or f"golang:{versions.go.value}"
 
-    def version_lines(self, versions: BuildVersions, suricata: SuricataChoice) -> list[str]:
-        """The versions a build uses and where each came from, for the user to read."""
-        go_image = f"go-image {self.go_image(versions)} "
-        go_image += "(--go-image)" if self.inputs.go_image else f"(golang:<go {versions.go.value}>)"
-        return [*versions.lines(suricata.line), go_image]
-
-    async def source(self) -> AntreaSource:
+    async def plan(self) -> Plan:
+        """Check the tree, read its versions, resolve the Go image and the tree's version."""
         tree = await self.tree()
-        go_image = await self.resolved(self.go_image(tree.versions), await self.platform(""), "Go")
-        return await load_source(tree, go_image)
+        engine = await self.engine_platform()
+        go_image = self.go_image(tree.versions)
+        go = await self.resolved(go_image, engine, "Go")
+        charon_logging = None
+        if ovs_recipe.CHARON_LOGGING in await entries(tree.directory, OVS_IMAGE_DIR):
+            charon_logging = tree.directory.file(f"{OVS_IMAGE_DIR}/{ovs_recipe.CHARON_LOGGING}")
+        return Plan(
+            tree=tree,
+            source=await load_source(tree, go_image),
+            engine=engine,
+            go_image=go_image,
+            go_image_digest=await go.image_ref(),
+            charon_logging=charon_logging,
+        )
 
-    def labels(self, title: str, source: AntreaSource) -> dict[str, str]:
+    async def platform_plan(self, plan: Plan, target: Platform, suricata: bool) -> PlatformPlan:
+        """Resolve the distribution image for the target and choose Suricata (on Ubuntu)."""
+        distro = await self.resolved(self.inputs.distro_image, target, "distribution")
+        os_release = await distro.file("/etc/os-release").contents()
+        choice = choose_suricata(
+            suricata,
+            self.inputs.distro_image,
+            debian.os_release_id(os_release),
+            plan.versions.suricata,
+        )
+        return PlatformPlan(
+            plan=plan,
+            target=target,
+            distro=self.inputs.distro_image,
+            distro_digest=await distro.image_ref(),
+            suricata=choice,
+        )
+
+    def version_lines(self, plan: PlatformPlan) -> list[str]:
+        """The versions a build uses and where each came from, for the user to read."""
+        versions = plan.plan.versions
+        go_image = f"go-image {plan.plan.go_image} "
+        go_image += "(--go-image)" if self.inputs.go_image else f"(golang:<go {versions.go.value}>)"
+        return [*versions.lines(plan.suricata.line), go_image]
+
+    @staticmethod
+    def labels(title: str, source: AntreaSource) -> dict[str, str]:
         return oci_labels(title, pins().antrea_repository, source.version)
 
-    def binaries(self, target: Platform, source: AntreaSource) -> dagger.Directory:
+    @staticmethod
+    def binaries(plan: Plan, target: Platform) -> dagger.Directory:
+        source = plan.source
         return golang.antrea_binaries(
-            golang.go_builder(self.go_image(source.versions)),
+            golang.go_builder(plan.go_image),
             source.directory,
             target,
             source.version,
@@ -185,61 +239,39 @@ class ImageBuilder:
             .tree()
         )
 
-    async def _charon_logging(self) -> dagger.File | None:
-        """The tree's charon logging settings for the OVS image (build/images/ovs/), if any."""
-        tree = (await self.tree()).directory
-        path = f"{OVS_IMAGE_DIR}/{ovs_recipe.CHARON_LOGGING}"
-        if ovs_recipe.CHARON_LOGGING not in await entries(tree, OVS_IMAGE_DIR):
-            return None
-        return tree.file(path)
-
-    async def ovs_built(self, target: Platform, versions: BuildVersions) -> dagger.Container:
+    async def ovs_built(self, plan: PlatformPlan) -> dagger.Container:
         """The OVS image, built here from the tarball."""
-        distro = await self.resolved(self.inputs.distro_image, target, "distribution")
+        versions = plan.plan.versions
         tarball = self._ovs_tarball(versions)
-        tree = ovs_recipe.unpack(distro, tarball)
+        tree = ovs_recipe.unpack(plan.distro, tarball)
         pinned = None if self.inputs.allow_ovs_version_mismatch else versions.ovs
-        debs = await ovs_recipe.debs(target, distro, tree, await tarball.name(), pinned)
-        return ovs_recipe.image(target, distro, debs, await self._charon_logging())
+        debs = await ovs_recipe.debs(plan.target, plan.distro, tree, await tarball.name(), pinned)
+        return ovs_recipe.image(plan.target, plan.distro, debs, plan.plan.charon_logging)
 
-    def base_built(
-        self,
-        target: Platform,
-        ovs_image: dagger.Container,
-        suricata_version: str,
-        versions: BuildVersions,
-    ) -> dagger.Container:
-        """The base image, built here on the OVS image (Suricata when a version is given)."""
-        builder = golang.go_builder(self.go_image(versions))
+    def base_built(self, plan: PlatformPlan, ovs_image: dagger.Container) -> dagger.Container:
+        """The base image, built here on the OVS image (Suricata when chosen)."""
+        versions = plan.plan.versions
+        builder = golang.go_builder(plan.plan.go_image)
         cni = golang.cni_plugins(
-            builder, target, versions.cni_plugins.value, pins().cni_plugin_names
+            builder, plan.target, versions.cni_plugins.value, pins().cni_plugin_names
         )
         return base_recipe.image(
             ovs_image,
             cni,
-            golang.iptables_wrapper(builder, self._wrapper_source(versions), target),
-            suricata_version=suricata_version,
+            golang.iptables_wrapper(builder, self._wrapper_source(versions), plan.target),
+            suricata_version=plan.suricata.version,
         )
 
-    async def _by_digest(self, reference: str, platform: Platform, role: str) -> str:
-        """The image reference resolved for the platform, by digest."""
-        resolved = await self.resolved(reference, platform, role)
-        return (
-            await dag.container(platform=dagger.Platform(str(platform))).from_(resolved).image_ref()
-        )
-
-    async def base_tags(
-        self, target: Platform, suricata_version: str, versions: BuildVersions
-    ) -> tuple[str, str]:
+    async def base_tags(self, plan: PlatformPlan) -> tuple[str, str]:
         """The content-addressed tags of the OVS and base images of a platform."""
-        distro_ref = await self._by_digest(self.inputs.distro_image, target, "distribution")
-        charon_logging = await self._charon_logging()
+        versions = plan.plan.versions
+        charon_logging = plan.plan.charon_logging
         # Files by their content only: with metadata, Dagger 0.21.8 gives the xxh3 digest its
         # file sync took right after an upload and a sha256 one after an engine restart.
         ovs = ovs_tag(
-            target,
+            plan.target,
             await self._ovs_tarball(versions).digest(exclude_metadata=True),
-            distro_ref,
+            plan.distro_digest,
             code_digest([ovs_recipe, apt_recipe, debian]),
             await charon_logging.digest(exclude_metadata=True) if charon_logging else "",
         )
@@ -248,9 +280,9 @@ class ImageBuilder:
             versions,
             pins().cni_plugin_names,
             await self._wrapper_source(versions).digest(),
-            self.go_image(versions),
+            plan.plan.go_image,
             code_digest([base_recipe, golang, apt_recipe]),
-            suricata_version,
+            plan.suricata.version,
         )
         return ovs, base
 
@@ -271,34 +303,18 @@ class ImageBuilder:
                 )
             return None
 
-    async def suricata(self, target: Platform, wanted: bool) -> SuricataChoice:
-        """Suricata at the tree's version when wanted and the distribution is Ubuntu."""
-        versions = (await self.tree()).versions
-        distro = await self.resolved(self.inputs.distro_image, target, "distribution")
-        os_release = await (
-            dag.container(platform=dagger.Platform(str(target)))
-            .from_(distro)
-            .file("/etc/os-release")
-            .contents()
-        )
-        distro_id = debian.os_release_id(os_release)
-        return choose_suricata(wanted, distro, distro_id, versions.suricata)
-
-    async def bases(
-        self, target: Platform, suricata_version: str
-    ) -> tuple[dagger.Container, dagger.Container, str]:
+    async def bases(self, plan: PlatformPlan) -> tuple[dagger.Container, dagger.Container, str]:
         """The OVS and base images, pulled from the base registry when it has them (with
         the namespace they came from), else built here (with an empty namespace)."""
-        versions = (await self.tree()).versions
         if self.inputs.base_registry:
             namespace = parse_repository(self.inputs.base_registry)
-            ovs, base = await self.base_tags(target, suricata_version, versions)
-            pulled_ovs = await self._reused(target, namespace.child(OVS_IMAGE), ovs)
-            pulled_base = await self._reused(target, namespace.child(BASE_IMAGE), base)
+            ovs, base = await self.base_tags(plan)
+            pulled_ovs = await self._reused(plan.target, namespace.child(OVS_IMAGE), ovs)
+            pulled_base = await self._reused(plan.target, namespace.child(BASE_IMAGE), base)
             if pulled_ovs and pulled_base:
                 return pulled_ovs, pulled_base, str(namespace)
-        ovs_image = await self.ovs_built(target, versions)
-        return ovs_image, self.base_built(target, ovs_image, suricata_version, versions), ""
+        ovs_image = await self.ovs_built(plan)
+        return ovs_image, self.base_built(plan, ovs_image), ""
 
     def agent(
         self, base_image: dagger.Container, source: AntreaSource, binaries: dagger.Directory
@@ -307,81 +323,97 @@ class ImageBuilder:
             base_image, binaries, source.directory, self.labels("antrea-agent", source)
         )
 
-    async def _on_distro(
-        self,
-        recipe: DistroRecipe,
-        title: str,
-        target: Platform,
-        source: AntreaSource,
-        binaries: dagger.Directory,
+    def controller(self, plan: PlatformPlan, binaries: dagger.Directory) -> dagger.Container:
+        return self._on_distro(controller_recipe.image, "antrea-controller", plan, binaries)
+
+    def flow_aggregator(self, plan: PlatformPlan, binaries: dagger.Directory) -> dagger.Container:
+        return self._on_distro(flow_aggregator_recipe.image, "flow-aggregator", plan, binaries)
+
+    def _on_distro(
+        self, recipe: DistroRecipe, title: str, plan: PlatformPlan, binaries: dagger.Directory
     ) -> dagger.Container:
         """An image the recipe makes of the distribution image, the binaries and labels."""
-        distro = await self.resolved(self.inputs.distro_image, target, "distribution")
-        return recipe(target, distro, binaries, self.labels(title, source))
+        source = plan.plan.source
+        return recipe(plan.target, plan.distro, binaries, self.labels(title, source))
 
-    async def controller(
-        self, target: Platform, source: AntreaSource, binaries: dagger.Directory
-    ) -> dagger.Container:
-        recipe = controller_recipe.image
-        return await self._on_distro(recipe, "antrea-controller", target, source, binaries)
-
-    async def flow_aggregator(
-        self, target: Platform, source: AntreaSource, binaries: dagger.Directory
-    ) -> dagger.Container:
-        recipe = flow_aggregator_recipe.image
-        return await self._on_distro(recipe, "flow-aggregator", target, source, binaries)
-
-    async def images(self, platform: str = "", suricata: bool = True) -> Images:
+    async def images(self, plan: PlatformPlan) -> Images:
         """Every image of one platform."""
-        target = await self.platform(platform)
-        source = await self.source()
-        binaries = self.binaries(target, source)
-        choice = await self.suricata(target, suricata)
-        ovs_image, base_image, bases_from = await self.bases(target, choice.version)
+        source = plan.plan.source
+        binaries = self.binaries(plan.plan, plan.target)
+        ovs_image, base_image, bases_from = await self.bases(plan)
         # dagger's field() is not a dataclass field specifier mypy knows.
         return Images(  # type: ignore[call-arg]
-            platform=str(target),
+            platform=str(plan.target),
             version=source.version.full,
             ovs=ovs_image,
             base=base_image,
             agent=self.agent(base_image, source, binaries),
-            controller=await self.controller(target, source, binaries),
-            flow_aggregator=await self.flow_aggregator(target, source, binaries),
-            emulated=await self.emulated(target),
+            controller=self.controller(plan, binaries),
+            flow_aggregator=self.flow_aggregator(plan, binaries),
+            emulated=plan.emulated,
             bases_from=bases_from,
-            versions=self.version_lines(source.versions, choice),
+            versions=self.version_lines(plan),
         )
 
-    async def recipes(self, images: Images, suricata: bool = True) -> dict[str, str]:
-        """The recipe digest of each of the images (ci.core.fingerprints), read from their inputs
-        only: what a tarball exported before can be checked against, whichever engine."""
-        target = parse_platform(images.platform)
-        source = await self.source()
-        choice = await self.suricata(target, suricata)
-        ovs, base = await self.base_tags(target, choice.version, source.versions)
-        go_image = self.go_image(source.versions)
-        native = await self.platform("")
-        recipe = PlatformRecipe(
-            platform=str(target),
+    async def planned(self, platform: Platform | None, suricata: bool = True) -> PlatformPlan:
+        """The plan of one platform (the engine's when None)."""
+        plan = await self.plan()
+        return await self.platform_plan(plan, await self.target(platform), suricata)
+
+    async def build(self, platform: Platform | None, suricata: bool = True) -> Images:
+        """Every image of one platform (the engine's when None)."""
+        return await self.images(await self.planned(platform, suricata))
+
+    async def binaries_for(self, platform: Platform | None) -> dagger.Directory:
+        """The Go binaries of one platform (the engine's when None)."""
+        plan = await self.plan()
+        return self.binaries(plan, await self.target(platform))
+
+    async def bases_for(
+        self, platform: Platform | None, suricata: bool = True
+    ) -> tuple[dagger.Container, dagger.Container]:
+        """The OVS and base images of one platform (the engine's when None)."""
+        ovs_image, base_image, _ = await self.bases(await self.planned(platform, suricata))
+        return ovs_image, base_image
+
+    async def controller_for(self, platform: Platform | None) -> dagger.Container:
+        plan = await self.planned(platform, suricata=False)
+        return self.controller(plan, self.binaries(plan.plan, plan.target))
+
+    async def flow_aggregator_for(self, platform: Platform | None) -> dagger.Container:
+        plan = await self.planned(platform, suricata=False)
+        return self.flow_aggregator(plan, self.binaries(plan.plan, plan.target))
+
+    async def fingerprints(self, plan: PlatformPlan, images: Images) -> dict[str, str]:
+        """The fingerprint of each of the images (ci.core.fingerprints), read from their
+        inputs only: what a tarball exported before can be checked against, whichever
+        engine."""
+        ovs, base = await self.base_tags(plan)
+        source = plan.plan.source
+        inputs = PlatformInputs(
+            platform=str(plan.target),
             ovs_tag=ovs,
             base_tag=base,
             bases_from=images.bases_from,
-            distro_ref=await self._by_digest(self.inputs.distro_image, target, "distribution"),
-            go_image_ref=await self._by_digest(go_image, native, "Go"),
+            distro_ref=plan.distro_digest,
+            go_image_ref=plan.plan.go_image_digest,
             source_digest=await source.directory.digest(),
             version=f"{source.version.full} {source.version.ldflags(source.module_path)}",
             project=project_digest(),
         )
-        return recipe.digests()
+        return inputs.fingerprints()
 
-    async def everywhere(self, targets: list[Platform]) -> dict[Platform, Images]:
-        """Build every platform concurrently; unless all built, fail naming each failure."""
+    async def everywhere(
+        self, plan: Plan, targets: list[Platform], suricata: bool = True
+    ) -> dict[Platform, Images]:
+        """Build every platform concurrently from the plan; unless all built, fail naming
+        each failure."""
         built: dict[Platform, Images] = {}
         failures: dict[Platform, str] = {}
 
         async def build_one(target: Platform) -> None:
             try:
-                images = await self.images(str(target))
+                images = await self.images(await self.platform_plan(plan, target, suricata))
                 for name in RELEASED:
                     await getattr(images, name).sync()
                 built[target] = images

@@ -46,7 +46,7 @@ def unpack(distro_image: str, tarball: dagger.File) -> dagger.Directory:
     )
 
 
-async def packaging(source: dagger.Directory, tarball_name: str) -> tuple[dagger.Directory, str]:
+async def packaging(source: dagger.Directory, tarball_file: str) -> tuple[dagger.Directory, str]:
     """The source with the debian/control to build from, and that control's text.
 
     A release tarball ships debian/control.in only: control is written from it without
@@ -56,7 +56,7 @@ async def packaging(source: dagger.Directory, tarball_name: str) -> tuple[dagger
         debian_dir = set(await source.entries()) & {"debian", "debian/"}
     except dagger.ExecError as error:
         reason = first_line(error.stderr, f"exit code {error.exit_code}")
-        raise OvsTarballError(f"cannot unpack the OVS tarball {tarball_name}: {reason}") from None
+        raise OvsTarballError(f"cannot unpack the OVS tarball {tarball_file}: {reason}") from None
     entries = set(await source.directory("debian").entries()) if debian_dir else set()
     if "control.in" in entries:
         template = await source.file("debian/control.in").contents()
@@ -65,17 +65,17 @@ async def packaging(source: dagger.Directory, tarball_name: str) -> tuple[dagger
     if "control" in entries:
         return source, await source.file("debian/control").contents()
     raise OvsTarballError(
-        f"the OVS tarball {tarball_name} has no Debian packaging (debian/control.in or "
+        f"the OVS tarball {tarball_file} has no Debian packaging (debian/control.in or "
         "debian/control): is it an Open vSwitch release tarball?"
     )
 
 
-async def check_version(source: dagger.Directory, tarball_name: str, pinned: Pinned) -> None:
+async def check_version(source: dagger.Directory, tarball_file: str, pinned: Pinned) -> None:
     """Refuse a tarball whose OVS version (debian/changelog) is not the one pinned."""
     found = ovs_package_version(await source.file("debian/changelog").contents())
     if found != pinned.value:
         raise OvsTarballError(
-            f"the OVS tarball {tarball_name} is Open vSwitch {found or 'of no known version'}, "
+            f"the OVS tarball {tarball_file} is Open vSwitch {found or 'of no known version'}, "
             f"but the Antrea tree pins {pinned.value} ({pinned.origin}): use the pinned "
             "release, or allow the mismatch explicitly (--allow-ovs-version-mismatch)"
         )
@@ -85,21 +85,21 @@ async def debs(
     platform: Platform,
     distro_image: str,
     source: dagger.Directory,
-    tarball_name: str,
+    tarball_file: str,
     pinned: Pinned | None,
 ) -> dagger.Directory:
     """Build the OVS Debian packages in the target platform (emulated when not native).
 
     Unless pinned is None, the tarball must be of the pinned OVS version.
     """
-    source, control = await packaging(source, tarball_name)
+    source, control = await packaging(source, tarball_file)
     if pinned:
-        await check_version(source, tarball_name, pinned)
+        await check_version(source, tarball_file, pinned)
     relations = build_depends(control, platform.facts.debian)
     profiles = " ".join(sorted(OVS_BUILD_PROFILES))
     keep = " ".join(f"../{name}_*.deb" for name in KEPT_PACKAGES)
     failed = shlex.quote(
-        f"antrea-ci: building the OVS .debs of {tarball_name} for {platform} failed "
+        f"antrea-ci: building the OVS .debs of {tarball_file} for {platform} failed "
         "(stage: fakeroot debian/rules binary; its output is above)"
     )
     build = " && ".join(

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 
 import dagger
-import httpx
 from dagger import dag
 
 from ci.core.errors import first_line
@@ -23,6 +21,7 @@ from ci.core.retry import (
     transient_reason,
     without_queries,
 )
+from ci.images.inputs import Credential, authenticated
 from ci.release.registry import (
     Descriptor,
     RegistryClient,
@@ -36,26 +35,6 @@ from ci.release.tag_guard import TagMoveRefused, TagUpdate, check_updates, uncha
 
 class PublishError(RuntimeError):
     """A push a registry refused; the message never holds a credential."""
-
-
-@dataclass(frozen=True)
-class Credential:
-    """A username and a secret for one registry host."""
-
-    registry: str
-    username: str
-    secret: dagger.Secret
-
-
-def _authenticated(
-    container: dagger.Container, credentials: Sequence[Credential], registry: str
-) -> dagger.Container:
-    for credential in credentials:
-        if credential.registry == registry:
-            container = container.with_registry_auth(
-                registry, credential.username, credential.secret
-            )
-    return container
 
 
 async def _scrubbed(message: str, credentials: Sequence[Credential]) -> str:
@@ -82,7 +61,7 @@ async def push(
     """
     reference = repository.tagged(tag)
     containers = [
-        _authenticated(variants[platform], credentials, repository.registry)
+        authenticated(variants[platform], credentials, repository.registry)
         for platform in sorted(variants)
     ]
 
@@ -90,7 +69,7 @@ async def push(
         try:
             if len(containers) == 1:
                 return await containers[0].publish(reference)
-            carrier = _authenticated(dag.container(), credentials, repository.registry)
+            carrier = authenticated(dag.container(), credentials, repository.registry)
             return await carrier.publish(reference, platform_variants=containers)
         except dagger.QueryError as error:
             message = await _scrubbed(str(error), credentials)
@@ -130,18 +109,67 @@ def _refusal(
     )
 
 
-async def _client(
-    http: httpx.AsyncClient,
-    registry: str,
+@asynccontextmanager
+async def registry_clients(
+    images: Sequence[Repository],
     credentials: Sequence[Credential],
-    routes: Mapping[str, str],
-) -> RegistryClient:
-    endpoint = routes.get(registry, "")
-    for credential in credentials:
-        if credential.registry == registry:
-            password = await credential.secret.plaintext()
-            return RegistryClient(http, registry, credential.username, password, endpoint=endpoint)
-    return RegistryClient(http, registry, endpoint=endpoint)
+    routes: Mapping[str, str] | None = None,
+) -> AsyncIterator[dict[str, RegistryClient]]:
+    """A client of each registry the images live in, with its credentials, by registry.
+    Routes name where to reach a registry that is not reachable at its address from here
+    (loopback_routes)."""
+    async with http_client(60) as http:
+        clients: dict[str, RegistryClient] = {}
+        for image in images:
+            if image.registry in clients:
+                continue
+            endpoint = (routes or {}).get(image.registry, "")
+            user, password = "", ""
+            for credential in credentials:
+                if credential.registry == image.registry:
+                    user, password = credential.username, await credential.secret.plaintext()
+            clients[image.registry] = RegistryClient(
+                http, image.registry, user, password, endpoint=endpoint
+            )
+        yield clients
+
+
+async def current_tags(
+    clients: Mapping[str, RegistryClient],
+    images: Sequence[Repository],
+    tags: Sequence[str],
+    credentials: Sequence[Credential],
+) -> dict[str, str | None]:
+    """What each image:tag holds now (its manifest's digest, None when there is no such
+    tag), by reference."""
+    held: dict[str, str | None] = {}
+    for image in images:
+        client = clients[image.registry]
+        with _publish_errors(image, credentials):
+            for tag in tags:
+                held[image.tagged(tag)] = await client.tag_digest(image, tag)
+    return held
+
+
+async def require_push_rights(
+    clients: Mapping[str, RegistryClient],
+    images: Iterable[Repository],
+    credentials: Sequence[Credential],
+) -> None:
+    """PublishError naming the first image the credentials may not push to: a read-only
+    token is refused before anything is written anywhere."""
+    for image in sorted(set(images), key=str):
+        with _publish_errors(image, credentials):
+            await clients[image.registry].check_push(image)
+
+
+def refuse_moves(updates: Sequence[TagUpdate], overwrite: bool) -> list[TagUpdate]:
+    """The updates that change something; PublishError naming every release tag that
+    would move, unless overwrite (tag_guard.check_updates)."""
+    try:
+        return check_updates(updates, overwrite)
+    except TagMoveRefused as refused:
+        raise PublishError(str(refused)) from None
 
 
 async def push_indexes(
@@ -152,51 +180,50 @@ async def push_indexes(
     overwrite: bool = False,
     routes: Mapping[str, str] | None = None,
 ) -> list[str]:
+    """write_indexes with clients of their own (routes: see registry_clients)."""
+    async with registry_clients(images, credentials, routes) as clients:
+        return await write_indexes(clients, images, per_arch_tags, tags, credentials, overwrite)
+
+
+async def write_indexes(
+    clients: Mapping[str, RegistryClient],
+    images: Sequence[Repository],
+    per_arch_tags: dict[Platform, str],
+    tags: Sequence[str],
+    credentials: Sequence[Credential],
+    overwrite: bool = False,
+) -> list[str]:
     """Push, for each image, an index of the manifests its per-arch tags hold, by digest.
 
     Every per-arch manifest is found and checked, the right to push to every repository
     too, and no release tag may move (unless overwrite), before the first index is pushed;
     a tag that already holds the very index is left alone, with a line saying so. Returns
-    the references with their digests. Routes name where to reach a registry that is not
-    reachable at its address from here (loopback_routes).
+    the references with their digests.
     """
-    async with http_client(60) as http:
-        clients: dict[str, RegistryClient] = {}
-        for image in images:
-            if image.registry not in clients:
-                clients[image.registry] = await _client(
-                    http, image.registry, credentials, routes or {}
-                )
-        plans: dict[str, tuple[Repository, list[Descriptor]]] = {}
-        updates: list[TagUpdate] = []
-        for image in images:
-            client = clients[image.registry]
-            with _publish_errors(image, credentials):
-                entries = [
-                    await client.platform_manifest(image, tag, platform)
-                    for platform, tag in sorted(per_arch_tags.items())
-                ]
-                digest = digest_of(index_document(entries))
-                for tag in tags:
-                    reference = image.tagged(tag)
-                    plans[reference] = (image, entries)
-                    current = await client.tag_digest(image, tag)
-                    updates.append(TagUpdate(reference, tag, digest, current))
-        try:
-            pending = check_updates(updates, overwrite)
-        except TagMoveRefused as refused:
-            raise PublishError(str(refused)) from None
-        # A read-only token is refused here, before anything is written anywhere.
-        for image in {plans[update.reference][0] for update in pending}:
-            with _publish_errors(image, credentials):
-                await clients[image.registry].check_push(image)
-        for line in unchanged_lines(updates):
-            print(line, file=sys.stderr, flush=True)
-        for update in pending:
-            image, entries = plans[update.reference]
-            with _publish_errors(image, credentials):
-                await clients[image.registry].put_index(image, update.tag, entries)
-        return [f"{update.reference}@{update.digest}" for update in updates]
+    plans: dict[str, tuple[Repository, list[Descriptor]]] = {}
+    updates: list[TagUpdate] = []
+    held = await current_tags(clients, images, tags, credentials)
+    for image in images:
+        client = clients[image.registry]
+        with _publish_errors(image, credentials):
+            entries = [
+                await client.platform_manifest(image, tag, platform)
+                for platform, tag in sorted(per_arch_tags.items())
+            ]
+        digest = digest_of(index_document(entries))
+        for tag in tags:
+            reference = image.tagged(tag)
+            plans[reference] = (image, entries)
+            updates.append(TagUpdate(reference, tag, digest, held[reference]))
+    pending = refuse_moves(updates, overwrite)
+    await require_push_rights(clients, (plans[u.reference][0] for u in pending), credentials)
+    for line in unchanged_lines(updates):
+        print(line, file=sys.stderr, flush=True)
+    for update in pending:
+        image, entries = plans[update.reference]
+        with _publish_errors(image, credentials):
+            await clients[image.registry].put_index(image, update.tag, entries)
+    return [f"{update.reference}@{update.digest}" for update in updates]
 
 
 @contextmanager
@@ -207,13 +234,3 @@ def _publish_errors(image: Repository, credentials: Sequence[Credential]) -> Ite
         if error.refused:
             raise _refusal(image, str(image), credentials) from None
         raise PublishError(f"merging {image} failed: {error}") from None
-
-
-def pull(
-    platform: Platform, repository: Repository, tag: str, credentials: Sequence[Credential]
-) -> dagger.Container:
-    """An image of the registry, for one platform, pulled with the registry's credentials."""
-    container = _authenticated(
-        dag.container(platform=dagger.Platform(str(platform))), credentials, repository.registry
-    )
-    return container.from_(repository.tagged(tag))

@@ -1,20 +1,42 @@
-"""Publishing: multi-arch images, per-arch images for CI matrix jobs, their merge, bases."""
+"""Publishing: multi-arch images, per-arch images for CI matrix jobs, their merge, bases.
+
+Every tag a command writes is read, and no release tag may move (unless --overwrite),
+before the first push: a refused publish has pushed nothing.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
 import dagger
-from dagger import Doc, field, object_type
+from dagger import Doc, dag, field, object_type
 
 from ci.core.base_tags import BASE_IMAGE, OVS_IMAGE
 from ci.core.catalog import IMAGE_NAMES, RELEASED
 from ci.core.platforms import Platform
 from ci.core.references import Repository, arch_tag, check_tag, parse_repository
-from ci.images.builder import ImageBuilder, Images
-from ci.release.push import push, push_indexes
-from ci.release.registry import loopback_routes
+from ci.images.builder import ImageBuilder, Images, Plan
+from ci.release.push import (
+    current_tags,
+    push,
+    push_indexes,
+    refuse_moves,
+    registry_clients,
+    require_push_rights,
+    write_indexes,
+)
+from ci.release.registry import (
+    Descriptor,
+    RegistryClient,
+    digest_of,
+    index_document,
+    loopback_routes,
+)
+from ci.release.tag_guard import TagUpdate, is_release_tag
 
 
 @object_type
@@ -26,18 +48,46 @@ class RegistryAuth:
     secret: Annotated[dagger.Secret, Doc("Password or token")] = field()
 
 
-async def _loopback_routes(tunnels: list[dagger.Service]) -> dict[str, str]:
-    """Where this code reaches the registries of the caller's loopback: through the
-    tunnels' endpoints (started here, or shared with the caller that started them)."""
-    endpoints = []
-    for tunnel in tunnels:
-        await tunnel.start()
-        endpoints.append(await tunnel.endpoint(scheme="http"))
-    return loopback_routes(endpoints)
+@dataclass(frozen=True)
+class ReleaseTags:
+    """What a publication writes: each released image's repository in each namespace, the
+    multi-arch tags, and each platform's per-arch tag (pure; checked on creation)."""
+
+    images: list[Repository]
+    tags: list[str]
+    per_arch: dict[Platform, str]
+
+    @classmethod
+    def of(
+        cls, namespaces: list[str], tag: str, targets: list[Platform], latest: bool
+    ) -> ReleaseTags:
+        repositories = [parse_repository(namespace) for namespace in namespaces]
+        return cls(
+            images=[repo.child(IMAGE_NAMES[image]) for image in RELEASED for repo in repositories],
+            tags=[check_tag(tag), *(["latest"] if latest else [])],
+            per_arch={target: arch_tag(tag, target) for target in targets},
+        )
+
+    def image_of(self, repository: Repository) -> str:
+        """The field of Images a repository holds (antrea-agent-ubuntu: agent)."""
+        name = repository.path.rsplit("/", 1)[-1]
+        return next(image for image in RELEASED if IMAGE_NAMES[image] == name)
 
 
-def _tags(tag: str, latest: bool) -> list[str]:
-    return [check_tag(tag), *(["latest"] if latest else [])]
+async def manifest_descriptor(
+    container: dagger.Container, platform: Platform, tool_image: str
+) -> Descriptor:
+    """The manifest a push of the container writes, without pushing: the one its OCI
+    tarball lists (an export and a push write the same manifest), read in the engine."""
+    index = await (
+        dag.container()
+        .from_(tool_image)
+        .with_mounted_file("/image.tar", container.as_tarball())
+        .with_exec(["tar", "-xOf", "/image.tar", "index.json"])
+        .stdout()
+    )
+    entry = json.loads(index)["manifests"][0]
+    return Descriptor(entry["mediaType"], entry["digest"], int(entry["size"]), platform)
 
 
 @dataclass(frozen=True)
@@ -46,89 +96,146 @@ class Release:
 
     builder: ImageBuilder
 
-    async def _push_images(
-        self, built: dict[Platform, Images], repositories: list[Repository], tags: list[str]
+    async def _routes(self) -> dict[str, str]:
+        """Where this code reaches the registries of the caller's loopback: through the
+        tunnels' endpoints (started here, or shared with the caller that started them)."""
+        endpoints = []
+        for tunnel in self.builder.inputs.local_registries:
+            await tunnel.start()
+            endpoints.append(await tunnel.endpoint(scheme="http"))
+        return loopback_routes(endpoints)
+
+    async def _guard(
+        self,
+        clients: Mapping[str, RegistryClient],
+        plan: Plan,
+        built: dict[Platform, Images],
+        release: ReleaseTags,
+        overwrite: bool,
+    ) -> dict[str, str]:
+        """Before anything is pushed: every tag this run writes (per-arch and multi-arch)
+        read, the right to push checked, and PublishError naming each release tag that
+        would move unless overwrite. Returns the per-arch references that already hold
+        what this run would push (not pushed again), with their digests."""
+        credentials = self.builder.inputs.credentials
+        written = [*release.per_arch.values(), *release.tags]
+        held = await current_tags(clients, release.images, written, credentials)
+        await require_push_rights(clients, release.images, credentials)
+        present = [
+            tag
+            for tag in written
+            if is_release_tag(tag) and any(held[image.tagged(tag)] for image in release.images)
+        ]
+        if overwrite or not present:
+            return {}
+        updates: list[TagUpdate] = []
+        for repository in release.images:
+            image = release.image_of(repository)
+            entries = []
+            for target, tag in sorted(release.per_arch.items()):
+                container = getattr(built[target], image)
+                entry = await manifest_descriptor(container, target, plan.go_image)
+                entries.append(entry)
+                reference = repository.tagged(tag)
+                updates.append(TagUpdate(reference, tag, entry.digest, held[reference]))
+            index = digest_of(index_document(entries))
+            for tag in release.tags:
+                reference = repository.tagged(tag)
+                updates.append(TagUpdate(reference, tag, index, held[reference]))
+        refuse_moves(updates, overwrite)
+        per_arch = set(release.per_arch.values())
+        return {u.reference: u.digest for u in updates if u.unchanged and u.tag in per_arch}
+
+    async def _push_per_arch(
+        self,
+        built: dict[Platform, Images],
+        release: ReleaseTags,
+        unchanged: dict[str, str],
     ) -> list[str]:
+        """Each platform's images under its per-arch tag, but those already there."""
         credentials = self.builder.inputs.credentials
         published = []
-        for image in RELEASED:
-            variants = {target: getattr(images, image) for target, images in built.items()}
-            for repository in repositories:
-                for tag in tags:
-                    child = repository.child(IMAGE_NAMES[image])
-                    published.append(await push(variants, child, tag, credentials))
+        for target, tag in sorted(release.per_arch.items()):
+            for repository in release.images:
+                reference = repository.tagged(tag)
+                if reference in unchanged:
+                    digest = unchanged[reference]
+                    print(
+                        f"{reference} already is {digest}: unchanged, not pushed again",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    published.append(f"{reference}@{digest}")
+                    continue
+                container = getattr(built[target], release.image_of(repository))
+                published.append(await push({target: container}, repository, tag, credentials))
         return published
 
     async def publish(
         self,
         namespaces: list[str],
         tag: str,
-        platforms: list[str] | None,
+        platforms: list[Platform] | None,
         latest: bool,
         overwrite: bool = False,
     ) -> list[str]:
-        """Every platform built first; then each platform under its per-arch tag, and last
-        the multi-arch tags, once every manifest they name is readable."""
-        repositories, tags, per_arch = await self._plan(namespaces, tag, platforms, latest)
-        built = await self.builder.everywhere(list(per_arch))
-        for target, target_tag in per_arch.items():
-            await self._push_images({target: built[target]}, repositories, [target_tag])
-        return await self._push_indexes(repositories, per_arch, tags, overwrite)
+        """Every platform built and every tag checked first; then each platform under its
+        per-arch tag, and last the multi-arch tags, once every manifest they name is
+        readable. Returns the multi-arch references with their digests."""
+        release = ReleaseTags.of(namespaces, tag, self.builder.targets(platforms), latest)
+        plan = await self.builder.plan()
+        built = await self.builder.everywhere(plan, list(release.per_arch))
+        credentials = self.builder.inputs.credentials
+        async with registry_clients(release.images, credentials, await self._routes()) as clients:
+            unchanged = await self._guard(clients, plan, built, release, overwrite)
+            await self._push_per_arch(built, release, unchanged)
+            return await write_indexes(
+                clients, release.images, release.per_arch, release.tags, credentials, overwrite
+            )
 
-    async def publish_arch(self, namespaces: list[str], tag: str, platform: str) -> list[str]:
-        """One platform under its per-arch tag."""
-        repositories = [parse_repository(namespace) for namespace in namespaces]
-        target = await self.builder.platform(platform)
-        built = await self.builder.everywhere([target])
-        return await self._push_images(built, repositories, [arch_tag(tag, target)])
+    async def publish_arch(
+        self, namespaces: list[str], tag: str, platform: Platform | None, overwrite: bool = False
+    ) -> list[str]:
+        """One platform under its per-arch tag, the tag checked first."""
+        target = await self.builder.target(platform)
+        release = ReleaseTags.of(namespaces, tag, [target], latest=False)
+        release = ReleaseTags(release.images, [], release.per_arch)
+        plan = await self.builder.plan()
+        built = await self.builder.everywhere(plan, [target])
+        credentials = self.builder.inputs.credentials
+        async with registry_clients(release.images, credentials, await self._routes()) as clients:
+            unchanged = await self._guard(clients, plan, built, release, overwrite)
+        return await self._push_per_arch(built, release, unchanged)
 
     async def merge(
         self,
         namespaces: list[str],
         tag: str,
-        platforms: list[str] | None,
+        platforms: list[Platform] | None,
         latest: bool,
         overwrite: bool = False,
     ) -> list[str]:
         """The multi-arch index of the per-arch tags, by digest."""
-        repositories, tags, per_arch = await self._plan(namespaces, tag, platforms, latest)
-        return await self._push_indexes(repositories, per_arch, tags, overwrite)
-
-    async def _plan(
-        self, namespaces: list[str], tag: str, platforms: list[str] | None, latest: bool
-    ) -> tuple[list[Repository], list[str], dict[Platform, str]]:
-        """The repositories, the multi-arch tags and each platform's per-arch tag, all
-        checked before anything is built or pushed."""
-        repositories = [parse_repository(namespace) for namespace in namespaces]
-        tags = _tags(tag, latest)
-        targets = await self.builder.targets(platforms)
-        return repositories, tags, {target: arch_tag(tag, target) for target in targets}
-
-    async def _push_indexes(
-        self,
-        repositories: list[Repository],
-        per_arch: dict[Platform, str],
-        tags: list[str],
-        overwrite: bool,
-    ) -> list[str]:
-        images = [repo.child(IMAGE_NAMES[image]) for image in RELEASED for repo in repositories]
-        inputs = self.builder.inputs
-        routes = await _loopback_routes(inputs.local_registries)
-        return await push_indexes(images, per_arch, tags, inputs.credentials, overwrite, routes)
+        release = ReleaseTags.of(namespaces, tag, self.builder.targets(platforms), latest)
+        credentials = self.builder.inputs.credentials
+        routes = await self._routes()
+        return await push_indexes(
+            release.images, release.per_arch, release.tags, credentials, overwrite, routes
+        )
 
     async def publish_base(
-        self, namespace: str, platforms: list[str] | None, suricata: bool
+        self, namespace: str, platforms: list[Platform] | None, suricata: bool
     ) -> list[str]:
         """The OVS and base images of each platform under their content tags."""
         repository = parse_repository(namespace)
         credentials = self.builder.inputs.credentials
-        versions = (await self.builder.tree()).versions
+        plan = await self.builder.plan()
         published = []
-        for target in await self.builder.targets(platforms):
-            choice = await self.builder.suricata(target, suricata)
-            ovs, base = await self.builder.base_tags(target, choice.version, versions)
-            ovs_image = await self.builder.ovs_built(target, versions)
-            base_image = self.builder.base_built(target, ovs_image, choice.version, versions)
+        for target in self.builder.targets(platforms):
+            platform_plan = await self.builder.platform_plan(plan, target, suricata)
+            ovs, base = await self.builder.base_tags(platform_plan)
+            ovs_image = await self.builder.ovs_built(platform_plan)
+            base_image = self.builder.base_built(platform_plan, ovs_image)
             published.append(
                 await push({target: ovs_image}, repository.child(OVS_IMAGE), ovs, credentials)
             )

@@ -9,9 +9,11 @@ from typing import Annotated, TypeVar
 import dagger
 from dagger import Doc, check, dag, field, function, object_type
 
+from ci.core.inputs import DISTRO_IMAGE, GO_IMAGE, SOURCE
 from ci.core.platforms import Platform, configured_platforms
-from ci.images.builder import BuildInputs, ImageBuilder
-from ci.testing.unit_tests import require_passed, run_unit_tests
+from ci.images.builder import ImageBuilder
+from ci.images.inputs import BuildInputs
+from ci.testing.unit_tests import TestSelection, UnitTestRunner, require_passed
 
 # The Python of the engine-less tests: the oldest requires-python allows.
 PYTHON_IMAGE = "python:3.11-slim"
@@ -77,25 +79,17 @@ def one_check_per_platform(cls: Checks) -> Checks:
 class UnitTestChecks:
     """Antrea's Go unit tests of the tree, one check per configured platform."""
 
-    source: Annotated[dagger.Directory | None, Doc("The Antrea tree")] = field()
-    distro_image: Annotated[str, Doc("Distribution image of the runtime images")] = field()
-    go_image: Annotated[str, Doc("Go image (default: golang:<the tree's Go version>)")] = field()
+    source: Annotated[dagger.Directory | None, Doc(SOURCE.help)] = field()
+    distro_image: Annotated[str, Doc(DISTRO_IMAGE.help)] = field()
+    go_image: Annotated[str, Doc(GO_IMAGE.help)] = field()
 
     async def run(self, platform: Platform) -> None:
         """The unit tests of the tree's default packages on the platform; UnitTestFailure
         naming the failed ones."""
         inputs = BuildInputs(
-            source=self.source,
-            distro_image=self.distro_image,
-            go_image=self.go_image,
-            ovs_tarball=None,
-            allow_ovs_version_mismatch=False,
-            base_registry="",
-            iptables_wrapper_source=None,
+            source=self.source, distro_image=self.distro_image, go_image=self.go_image
         )
-        outcome = await run_unit_tests(
-            ImageBuilder(inputs), str(platform), None, "", None, False, "auto"
-        )
+        outcome = await UnitTestRunner(ImageBuilder(inputs)).run(platform, TestSelection())
         require_passed(outcome)
 
 

@@ -54,6 +54,18 @@ class TestReport:
         return [package for package in self.packages if package.outcome == FAIL]
 
     @property
+    def cached_packages(self) -> list[str]:
+        """Packages whose result Go's test cache gave: `ok PKG (cached)` in their output."""
+        return [
+            package.name
+            for package in self.packages
+            if any(
+                line.startswith("ok ") and line.rstrip().endswith("(cached)")
+                for line in package.output
+            )
+        ]
+
+    @property
     def ok(self) -> bool:
         return not self.failed_tests and not self.failed_packages
 

@@ -8,12 +8,12 @@ from typing import Annotated
 import dagger
 from dagger import Doc, dag, field, object_type
 
-from ci.core.platforms import Platform
+from ci.core.platforms import Platform, runs_natively
 from ci.images import golang
 from ci.images.builder import ImageBuilder
 from ci.images.golang import SOURCE_DIR
 from ci.images.source import AntreaSource
-from ci.testing import containers as unit_tests_recipe
+from ci.testing import containers
 from ci.testing.gotest import FAIL, PASS, SKIP, junit_xml, parse_go_test_json
 from ci.testing.test_binaries import (
     binary_flags,
@@ -47,6 +47,9 @@ class UnitTests:
     failed_packages: Annotated[
         list[str], Doc("Packages that failed outside any test (build errors, crashes)")
     ] = field()
+    cached_packages: Annotated[
+        list[str], Doc("Packages whose results Go's test cache gave (`(cached)`)")
+    ] = field()
     summary: Annotated[str, Doc("One line: packages, passed, failed, skipped, duration")] = field()
     json_report: Annotated[dagger.File, Doc("The `go test -json` output")] = field()
     junit: Annotated[dagger.File, Doc("The report as JUnit XML")] = field()
@@ -71,42 +74,37 @@ async def _go_test(
     target: Platform, go_image: str, source: AntreaSource, command: list[str]
 ) -> _Run:
     """`go test` compiling and running in the target platform."""
-    ran = unit_tests_recipe.run_unit_tests(target, go_image, source.directory, command)
-    results = ran.directory(unit_tests_recipe.RESULTS_DIR)
+    ran = containers.run_unit_tests(target, go_image, source.directory, command)
+    results = ran.directory(containers.RESULTS_DIR)
     json_report = results.file("go-test.json")
     lines = (await json_report.contents()).splitlines()
     return _Run(await ran.exit_code(), lines, json_report, results)
 
 
 async def _compiled_natively(
-    target: Platform,
-    go_image: str,
-    source: AntreaSource,
-    packages: list[str],
-    run: str,
-    extra_flags: list[str],
-    coverage: bool,
+    target: Platform, go_image: str, source: AntreaSource, selection: TestSelection
 ) -> _Run:
     """Test binaries compiled on the engine's platform for the target, run in the target."""
-    build_flags, test_flags = split_flags(extra_flags)
+    packages, run, coverage = list(selection.packages), selection.run, selection.coverage
+    build_flags, test_flags = split_flags(selection.extra_flags)
     builder = golang.go_builder(go_image)
-    listed = unit_tests_recipe.list_packages(builder, target, source.directory, packages)
+    listed = containers.list_packages(builder, target, source.directory, packages)
     listed_packages = parse_package_list(await listed.stdout())
-    groups = compile_groups(listed_packages, unit_tests_recipe.TESTS_DIR)
-    compiled = unit_tests_recipe.compile_test_binaries(
+    groups = compile_groups(listed_packages, containers.TESTS_DIR)
+    compiled = containers.compile_test_binaries(
         builder, target, source.directory, groups, build_flags, coverage
     )
-    build_lines = (await compiled.file(unit_tests_recipe.BUILD_JSON).contents()).splitlines()
-    if unit_tests_recipe.BUILD_FAILED in await compiled.entries() and not any(
+    build_lines = (await compiled.file(containers.BUILD_JSON).contents()).splitlines()
+    if containers.BUILD_FAILED in await compiled.entries() and not any(
         '"build-fail"' in line for line in build_lines
     ):
-        log = await compiled.file(unit_tests_recipe.BUILD_LOG).contents()
+        log = await compiled.file(containers.BUILD_LOG).contents()
         build_lines += log.splitlines()
     tests = compiled.with_new_file(
         "manifest", manifest(groups, SOURCE_DIR, SOURCE_DIR)
     ).with_new_file("flags", "".join(f"{flag}\n" for flag in binary_flags(run, test_flags)))
-    ran = unit_tests_recipe.run_test_binaries(target, go_image, source.directory, tests, coverage)
-    results = ran.directory(unit_tests_recipe.RESULTS_DIR)
+    ran = containers.run_test_binaries(target, go_image, source.directory, tests, coverage)
+    results = ran.directory(containers.RESULTS_DIR)
     run_lines = (await results.file("go-test.json").contents()).splitlines()
     lines = [
         *build_lines,
@@ -121,57 +119,71 @@ async def _compiled_natively(
     return _Run(await ran.exit_code(), lines, json_report, results)
 
 
-async def run_unit_tests(
-    builder: ImageBuilder,
-    platform: str,
-    packages: list[str] | None,
-    run: str,
-    extra_flags: list[str] | None,
-    coverage: bool,
-    race: str,
-) -> UnitTests:
-    """Run the unit tests in the platform and report, whatever their outcome."""
-    target = await builder.platform(platform)
-    source = await builder.source()
-    go_image = await builder.resolved(builder.go_image(source.versions), target, "Go")
-    emulated = await builder.emulated(target)
-    with_race, note = unit_tests_recipe.race_decision(target, not emulated, race)
-    packages = packages or unit_tests_recipe.DEFAULT_PACKAGES
-    if emulated:
-        compiled_on = str(await builder.platform(""))
-        outcome = await _compiled_natively(
-            target, go_image, source, packages, run, extra_flags or [], coverage
+@dataclass(frozen=True)
+class TestSelection:
+    """Which tests run and how: packages, -run, extra `go test` flags, coverage, race."""
+
+    packages: tuple[str, ...] = tuple(containers.DEFAULT_PACKAGES)
+    run: str = ""
+    extra_flags: tuple[str, ...] = ()
+    coverage: bool = False
+    race: str = "auto"
+
+
+@dataclass(frozen=True)
+class UnitTestRunner:
+    """Runs Antrea's unit tests of the builder's tree in a target platform."""
+
+    builder: ImageBuilder
+
+    async def run(self, platform: Platform | None, selection: TestSelection) -> UnitTests:
+        """Run the unit tests in the platform (the engine's when None) and report, whatever
+        their outcome."""
+        plan = await self.builder.plan()
+        target = await self.builder.target(platform)
+        emulated = not runs_natively(target, plan.engine)
+        with_race, note = containers.race_decision(target, not emulated, selection.race)
+        await self.builder.resolved(plan.go_image, target, "Go")
+        if emulated:
+            compiled_on = str(plan.engine)
+            outcome = await _compiled_natively(target, plan.go_image, plan.source, selection)
+        else:
+            compiled_on = str(target)
+            command = containers.go_test_command(
+                list(selection.packages),
+                with_race,
+                selection.run,
+                list(selection.extra_flags),
+                selection.coverage,
+            )
+            outcome = await _go_test(target, plan.go_image, plan.source, command)
+        report = parse_go_test_json(outcome.lines)
+        if outcome.exit_code != 0 and report.ok:
+            raise UnitTestFailure(
+                f"go test failed on {target} without a test result: {report.summary()}"
+            )
+        # dagger's field() is not a dataclass field specifier mypy knows.
+        return UnitTests(  # type: ignore[call-arg]
+            platform=str(target),
+            race=with_race,
+            emulated=emulated,
+            compiled_on=compiled_on,
+            note=note,
+            passed=report.count(PASS),
+            failed=report.count(FAIL),
+            skipped=report.count(SKIP),
+            failed_tests=[f"{test.package}.{test.name}" for test in report.failed_tests],
+            failed_packages=[
+                package.name or "(build)"
+                for package in report.failed_packages
+                if not any(test.package == package.name for test in report.failed_tests)
+            ],
+            cached_packages=report.cached_packages,
+            summary=report.summary(),
+            json_report=outcome.json_report,
+            junit=dag.directory().with_new_file("junit.xml", junit_xml(report)).file("junit.xml"),
+            coverage=outcome.results.file("coverage.out") if selection.coverage else None,
         )
-    else:
-        compiled_on = str(target)
-        command = unit_tests_recipe.go_test_command(packages, with_race, run, extra_flags, coverage)
-        outcome = await _go_test(target, go_image, source, command)
-    report = parse_go_test_json(outcome.lines)
-    if outcome.exit_code != 0 and report.ok:
-        raise UnitTestFailure(
-            f"go test failed on {target} without a test result: {report.summary()}"
-        )
-    # dagger's field() is not a dataclass field specifier mypy knows.
-    return UnitTests(  # type: ignore[call-arg]
-        platform=str(target),
-        race=with_race,
-        emulated=emulated,
-        compiled_on=compiled_on,
-        note=note,
-        passed=report.count(PASS),
-        failed=report.count(FAIL),
-        skipped=report.count(SKIP),
-        failed_tests=[f"{test.package}.{test.name}" for test in report.failed_tests],
-        failed_packages=[
-            package.name or "(build)"
-            for package in report.failed_packages
-            if not any(test.package == package.name for test in report.failed_tests)
-        ],
-        summary=report.summary(),
-        json_report=outcome.json_report,
-        junit=dag.directory().with_new_file("junit.xml", junit_xml(report)).file("junit.xml"),
-        coverage=outcome.results.file("coverage.out") if coverage else None,
-    )
 
 
 def require_passed(outcome: UnitTests) -> UnitTests:

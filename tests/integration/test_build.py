@@ -13,7 +13,7 @@ import anyio
 import pytest
 from dagger import dag
 
-from ci.cli.commands import BuildInputs as CliInputs
+from ci.cli.options import to_build_inputs
 from ci.core.catalog import IMAGE_NAMES
 from ci.core.platforms import PlatformError
 from ci.core.timings import LIKELY_HIT, LIKELY_HIT_SECONDS, RAN
@@ -309,7 +309,7 @@ async def test_the_cli_leaves_out_what_no_stage_reads(
     for unread in UPLOAD_EXCLUDES:
         (tree / unread).mkdir(exist_ok=True)
         (tree / unread / "unread.txt").write_text("no stage reads this\n")
-    source = CliInputs(source=tree).antrea().source
+    source = to_build_inputs({"source": tree}).source
     assert source is not None
     uploaded = {entry.rstrip("/") for entry in await source.entries()}
     assert uploaded.isdisjoint(UPLOAD_EXCLUDES)

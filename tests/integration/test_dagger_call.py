@@ -17,7 +17,7 @@ import pytest
 from ci.core.catalog import IMAGE_NAMES
 from ci.core.matrix import unit_test_check
 from ci.core.platforms import default_platforms, parse_platform
-from ci.core.timings import tarball_name
+from ci.core.timings import image_tarball_name
 from tests.support.inputs import (
     ANTREA_CI,
     FIXTURES,
@@ -129,7 +129,7 @@ def test_dagger_call_and_antrea_ci_build_the_same_image(
         *["export", "--path", str(called)],
     )
     assert exported.returncode == 0, exported.stderr
-    by_cli = tmp_path / "antrea-ci" / tarball_name(IMAGE_NAMES["agent"], "linux/amd64")
+    by_cli = tmp_path / "antrea-ci" / image_tarball_name(IMAGE_NAMES["agent"], "linux/amd64")
     assert manifest_digest(called) == manifest_digest(by_cli)
 
 

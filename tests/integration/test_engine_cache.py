@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from ci.core.catalog import BASES, IMAGE_NAMES
-from ci.core.timings import tarball_name
+from ci.core.timings import image_tarball_name
 from tests.support.inputs import ANTREA_CI, antrea_checkout, fixture_options, ovs_tarball
 from tests.support.testbed import OfflineTestBed, engine_container, restart_engine
 
@@ -82,5 +82,5 @@ def test_rebuilds_hit_the_cache_in_a_new_session_and_after_an_engine_restart(
         main_go.write("\n// a change after the restart\n")
     changed = _build(env, checkout, tarball, tmp_path, "changed")
     assert changed["kept"]["tarballs"] == sorted(
-        tarball_name(IMAGE_NAMES[name], "linux/amd64") for name in BASES
+        image_tarball_name(IMAGE_NAMES[name], "linux/amd64") for name in BASES
     )

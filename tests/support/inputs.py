@@ -12,6 +12,8 @@ from pathlib import Path
 
 from dagger import dag
 
+from ci.images.inputs import BuildInputs
+from ci.images.source import without_unread
 from ci.main import Antrea
 from tests.support.testbed import OfflineTestBed
 
@@ -126,5 +128,19 @@ def fixture_antrea(engine: OfflineTestBed, checkout: Path, tarball: Path) -> Ant
         distro_image=engine.distro_image,
         go_image=engine.go_image,
         ovs_tarball=dag.host().file(str(tarball)),
+        iptables_wrapper_source=dag.host().directory(str(WRAPPER_FIXTURE)),
+    )
+
+
+def fixture_inputs(
+    engine: OfflineTestBed, checkout: Path, tarball: Path, base_registry: str = ""
+) -> BuildInputs:
+    """The build inputs of fixture_antrea, for the builder's classes (benchmarks)."""
+    return BuildInputs(
+        source=without_unread(dag.host().directory(str(checkout))),
+        distro_image=engine.distro_image,
+        go_image=engine.go_image,
+        ovs_tarball=dag.host().file(str(tarball)),
+        base_registry=base_registry,
         iptables_wrapper_source=dag.host().directory(str(WRAPPER_FIXTURE)),
     )

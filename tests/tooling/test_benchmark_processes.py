@@ -8,8 +8,8 @@ from pathlib import Path
 import anyio
 import pytest
 
+from benchmarks.common import run_process_group, within
 from benchmarks.figures import Figure
-from benchmarks.run import run_process_group, within
 
 
 def alive(pid: int) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ci.cli.commands import app
+from ci.cli import app
 from ci.core.baseline import BaselineError, compare, comparison_table, load_timings
 from ci.core.platforms import parse_platform, runs_natively
 from ci.core.timings import StageTimes

@@ -11,9 +11,11 @@ import typer
 from gql.transport.exceptions import TransportServerError
 from typer.testing import CliRunner
 
-from ci.cli.commands import _run, app
+from ci.cli import app
+from ci.cli.options import parse_auth
+from ci.cli.running import run as _run
 from ci.core.platforms import PlatformError
-from ci.core.timings import StageTimes, tarball_name
+from ci.core.timings import StageTimes, image_tarball_name
 from ci.release.push import PublishError
 
 FIXTURE = Path(__file__).parents[1] / "fixtures/antrea-mini"
@@ -52,7 +54,7 @@ def test_stage_table_totals_the_wall_time_where_stages_overlapped() -> None:
 
 
 def test_tarball_names_are_per_image_and_platform() -> None:
-    assert tarball_name("antrea-agent", "linux/arm/v7") == "antrea-agent-linux-arm-v7.tar"
+    assert image_tarball_name("antrea-agent", "linux/arm/v7") == "antrea-agent-linux-arm-v7.tar"
 
 
 def test_matrix_command_prints_json_for_ci() -> None:
@@ -71,8 +73,6 @@ def test_test_command_refuses_an_unknown_platform() -> None:
 
 
 def test_auth_takes_the_password_from_env_or_file() -> None:
-    from ci.cli.commands import parse_auth
-
     assert parse_auth("ghcr.io=bot:env:GHCR_TOKEN") == ("ghcr.io", "bot", "env", "GHCR_TOKEN")
     assert parse_auth("docker.io=antrea:file:/run/pw") == ("docker.io", "antrea", "file", "/run/pw")
 

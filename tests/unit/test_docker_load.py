@@ -8,7 +8,7 @@ import anyio
 import pytest
 from typer.testing import CliRunner
 
-from ci.cli.commands import app
+from ci.cli import app
 from ci.core.catalog import local_name, local_names
 from ci.images.docker_load import DockerLoadError, load_image, loaded_reference
 

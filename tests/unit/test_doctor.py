@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ci.cli import commands as cli
+import ci.cli.doctor as cli
+from ci.cli import app
 from ci.core.platforms import Platform, parse_platform
 from ci.doctor.probes import read_answers
 from ci.doctor.verdicts import (
@@ -31,7 +32,7 @@ from ci.doctor.verdicts import (
     missing_cli_result,
     own_emulator_result,
     registry_result,
-    report,
+    verdict_table,
 )
 
 AMD64, ARM64, ARM = (parse_platform(p) for p in ("linux/amd64", "linux/arm64", "linux/arm/v7"))
@@ -41,7 +42,7 @@ FAILED = CheckResult("registry 127.0.0.1:9", Status.FAIL, "cannot reach", "start
 
 
 def test_report_has_a_line_per_check_and_a_fix_under_each_warning_or_failure() -> None:
-    lines = report([OK, WARNED, FAILED]).splitlines()
+    lines = verdict_table([OK, WARNED, FAILED]).splitlines()
     assert lines == [
         "ok    engine                   v0.21.8 on linux/amd64",
         "warn  disk: working directory  3.0 GB free",
@@ -269,12 +270,12 @@ def test_doctor_command_prints_the_report_and_exits_1_on_a_failure(
     monkeypatch.setattr(cli, "diagnose", diagnose)
     runner = CliRunner(env={"ANTREA_CI_DISTRO_IMAGE": "127.0.0.1:5310/probe:1", "COLUMNS": "200"})
 
-    failing = runner.invoke(cli.app, ["doctor", "--registry", "127.0.0.1:9", "--timeout", "5"])
+    failing = runner.invoke(app, ["doctor", "--registry", "127.0.0.1:9", "--timeout", "5"])
     assert failing.exit_code == 1
-    assert failing.output == report([OK, FAILED]) + "\n"
+    assert failing.output == verdict_table([OK, FAILED]) + "\n"
     assert seen[0] == (["127.0.0.1:9"], "127.0.0.1:5310/probe:1", [AMD64, ARM64, ARM], 5.0)
 
-    warning = runner.invoke(cli.app, ["doctor", "--probe-image", "busybox:1.37"])
+    warning = runner.invoke(app, ["doctor", "--probe-image", "busybox:1.37"])
     assert warning.exit_code == 0
     assert "fix: free space" in warning.output
     assert seen[1][:2] == ([], "busybox:1.37")

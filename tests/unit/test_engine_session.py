@@ -32,15 +32,15 @@ def test_a_session_nobody_reads_starts_silent_and_the_environment_is_restored(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv(SILENT_VARIABLE, raising=False)
-    with _silent_unless(verbose=False):
+    with _silent_unless(read=False):
         assert os.environ[SILENT_VARIABLE] == "1"
     assert SILENT_VARIABLE not in os.environ
-    with _silent_unless(verbose=True):
+    with _silent_unless(read=True):
         assert SILENT_VARIABLE not in os.environ
 
 
 def test_a_users_own_dagger_silent_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(SILENT_VARIABLE, "0")
-    with _silent_unless(verbose=False):
+    with _silent_unless(read=False):
         assert os.environ[SILENT_VARIABLE] == "0"
     assert os.environ[SILENT_VARIABLE] == "0"

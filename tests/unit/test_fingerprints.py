@@ -6,9 +6,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from ci.core.catalog import IMAGE_NAMES
-from ci.core.fingerprints import PlatformRecipe, project_digest
+from ci.core.fingerprints import PlatformInputs, project_digest
 
-ARM64 = PlatformRecipe(
+ARM64 = PlatformInputs(
     platform="linux/arm64",
     ovs_tag="sha-1111111111111111",
     base_tag="sha-2222222222222222",
@@ -22,16 +22,16 @@ ARM64 = PlatformRecipe(
 ANTREA_IMAGES = {"agent", "controller", "flow_aggregator"}
 
 
-def changed_images(changed: PlatformRecipe) -> set[str]:
-    before, after = ARM64.digests(), changed.digests()
+def changed_images(changed: PlatformInputs) -> set[str]:
+    before, after = ARM64.fingerprints(), changed.fingerprints()
     return {name for name in before if before[name] != after[name]}
 
 
 def test_every_image_has_its_own_recipe_digest() -> None:
-    digests = ARM64.digests()
+    digests = ARM64.fingerprints()
     assert set(digests) == set(IMAGE_NAMES)
     assert len(set(digests.values())) == len(digests)
-    assert digests == replace(ARM64).digests()
+    assert digests == replace(ARM64).fingerprints()
 
 
 def test_each_input_changes_the_images_made_of_it_and_only_those() -> None:

@@ -1,0 +1,1 @@
+"""One module per benchmark section; each `measure` adds its figures to the bench."""

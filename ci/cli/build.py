@@ -1,0 +1,58 @@
+"""`antrea-ci build`: every image of each platform into OCI tarballs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ci.cli.options import TimingsOption, build_inputs, option, platform_values, to_build_inputs
+from ci.cli.running import run, say, write_timings
+from ci.core.inputs import PLATFORMS, SURICATA
+from ci.core.platforms import Platform
+from ci.core.timings import StageTimes
+from ci.engine.record import EngineRecord
+from ci.engine.session import engine_connection
+from ci.images.builder import ImageBuilder
+from ci.images.local_build import LocalBuild
+
+
+@build_inputs()
+def build(
+    inputs: dict[str, Any],
+    platforms: Annotated[list[str] | None, option(PLATFORMS)] = None,
+    output: Annotated[Path, typer.Option(help="Directory for the OCI tarballs.")] = Path("out"),
+    suricata: Annotated[bool, option(SURICATA)] = SURICATA.default,
+    load: Annotated[
+        bool,
+        typer.Option(
+            "--load",
+            help="Then load agent, controller and flow-aggregator into the local Docker "
+            "daemon as antrea/<name>:latest (one platform only).",
+        ),
+    ] = False,
+    timings: TimingsOption = None,
+) -> None:
+    """Build every image for each platform, concurrently, into OCI tarballs."""
+    chosen = platform_values(platforms)
+    targets: list[Platform | None] = list(chosen) if chosen else [None]
+    if load and len(targets) > 1:
+        raise typer.BadParameter(
+            "--load takes one platform: Docker keeps one platform per image name",
+            param_hint="--platform",
+        )
+    times = StageTimes("build")
+    record = EngineRecord()
+
+    async def main() -> None:
+        async with engine_connection(record):
+            builder = ImageBuilder(to_build_inputs(inputs))
+            await LocalBuild(builder, output, times, suricata, load, say).run(targets)
+
+    run(main)
+    times.engine = record.as_dict()
+    print(times.table())
+    print(f"OCI tarballs in {output}")
+    say(record.summary())
+    write_timings(times, timings)

@@ -1,0 +1,188 @@
+"""`antrea-ci publish`, `publish-arch`, `merge` and `publish-base`: the release's pushes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from dagger import dag
+
+from ci.cli.options import (
+    AuthOption,
+    TimingsOption,
+    build_inputs,
+    checked_namespace,
+    checked_namespaces,
+    checked_tag,
+    option,
+    parse_auth,
+    platform_value,
+    platform_values,
+    read_password,
+    to_build_inputs,
+)
+from ci.cli.running import run, say, write_timings
+from ci.core.inputs import (
+    LATEST,
+    NAMESPACE,
+    NAMESPACES,
+    OVERWRITE,
+    PLATFORM,
+    PLATFORMS,
+    SURICATA,
+    TAG,
+)
+from ci.core.platforms import Platform, default_platforms, runs_natively
+from ci.core.timings import StageTimes, progress_line
+from ci.engine.record import EngineRecord
+from ci.engine.session import engine_connection
+from ci.images.builder import ImageBuilder
+from ci.images.inputs import Credential
+from ci.release.release import Release
+
+NamespacesOption = Annotated[list[str], option(NAMESPACES, callback=checked_namespaces)]
+TagOption = Annotated[str, option(TAG, callback=checked_tag)]
+PlatformsOption = Annotated[list[str] | None, option(PLATFORMS)]
+LatestOption = Annotated[bool, option(LATEST)]
+OverwriteOption = Annotated[bool, option(OVERWRITE)]
+
+
+def _release_command(
+    command: str,
+    inputs: dict[str, Any],
+    auth: list[str] | None,
+    targets: list[Platform] | None,
+    action: Callable[[Release], Awaitable[list[str]]],
+    timings: Path | None,
+    builds: bool = True,
+) -> None:
+    """Connect, hand the release its credentials (passwords read now, handed to the engine
+    as secrets, never printed), run the action and print what it pushed."""
+    credentials = [
+        (registry, user, read_password(kind, where))
+        for registry, user, kind, where in (parse_auth(item) for item in auth or [])
+    ]
+    times = StageTimes(command)
+    record = EngineRecord()
+
+    async def main() -> None:
+        async with engine_connection(record):
+            started = time.monotonic()
+            build = to_build_inputs(inputs)
+            secrets = [
+                Credential(registry, user, dag.set_secret(f"antrea-ci-registry-{index}", password))
+                for index, (registry, user, password) in enumerate(credentials)
+            ]
+            builder = ImageBuilder(replace(build, credentials=secrets))
+            for reference in await action(Release(builder)):
+                print(reference)
+            engine = await builder.engine_platform()
+            platforms = targets or ([engine] if command == "publish-arch" else default_platforms())
+            label = ",".join(str(platform) for platform in platforms)
+            emulated = builds and not all(runs_natively(p, engine) for p in platforms)
+            done = times.record(label, command, time.monotonic() - started, emulated)
+            say(progress_line(done))
+
+    run(main)
+    times.engine = record.as_dict()
+    say(record.summary())
+    write_timings(times, timings)
+
+
+@build_inputs()
+def publish(
+    inputs: dict[str, Any],
+    namespaces: NamespacesOption,
+    tag: TagOption,
+    platforms: PlatformsOption = None,
+    latest: LatestOption = LATEST.default,
+    overwrite: OverwriteOption = OVERWRITE.default,
+    auth: AuthOption = None,
+    timings: TimingsOption = None,
+) -> None:
+    """Build the released images for every platform, then push multi-arch images."""
+    targets = platform_values(platforms)
+    _release_command(
+        "publish",
+        inputs,
+        auth,
+        targets,
+        lambda release: release.publish(namespaces, tag, targets, latest, overwrite),
+        timings,
+    )
+
+
+@build_inputs()
+def publish_arch(
+    inputs: dict[str, Any],
+    namespaces: NamespacesOption,
+    tag: TagOption,
+    platform: Annotated[str, option(PLATFORM)] = PLATFORM.default,
+    overwrite: OverwriteOption = OVERWRITE.default,
+    auth: AuthOption = None,
+    timings: TimingsOption = None,
+) -> None:
+    """Push one platform's images under per-arch tags (for CI matrix jobs)."""
+    target = platform_value(platform)
+    _release_command(
+        "publish-arch",
+        inputs,
+        auth,
+        [target] if target else None,
+        lambda release: release.publish_arch(namespaces, tag, target, overwrite),
+        timings,
+    )
+
+
+def merge(
+    namespaces: NamespacesOption,
+    tag: TagOption,
+    platforms: PlatformsOption = None,
+    latest: LatestOption = LATEST.default,
+    overwrite: OverwriteOption = OVERWRITE.default,
+    auth: AuthOption = None,
+    timings: TimingsOption = None,
+) -> None:
+    """Push the multi-arch images of the per-arch tags publish-arch pushed."""
+    targets = platform_values(platforms)
+    _release_command(
+        "merge",
+        {},
+        auth,
+        targets,
+        lambda release: release.merge(namespaces, tag, targets, latest, overwrite),
+        timings,
+        builds=False,
+    )
+
+
+@build_inputs()
+def publish_base(
+    inputs: dict[str, Any],
+    namespace: Annotated[str, option(NAMESPACE, callback=checked_namespace)],
+    platforms: PlatformsOption = None,
+    suricata: Annotated[bool, option(SURICATA)] = SURICATA.default,
+    auth: AuthOption = None,
+    timings: TimingsOption = None,
+) -> None:
+    """Build and push the OVS and base images under content-addressed tags."""
+    targets = platform_values(platforms)
+    _release_command(
+        "publish-base",
+        inputs,
+        auth,
+        targets,
+        lambda release: release.publish_base(namespace, targets, suricata),
+        timings,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(publish)
+    app.command("publish-arch")(publish_arch)
+    app.command()(merge)
+    app.command("publish-base")(publish_base)

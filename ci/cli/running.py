@@ -1,0 +1,80 @@
+"""How a command runs: connected to the engine, its errors said in one line each, its
+stage timings written for `antrea-ci baseline compare`."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import anyio
+import dagger
+import typer
+
+from ci.core.errors import ENGINE_GONE, distinct, leaves, lost_engine_reason, silent_exec_hint
+from ci.core.platforms import PlatformError
+from ci.core.references import ImageReferenceError
+from ci.core.timings import StageTimes
+from ci.core.versions import SourceError
+from ci.images.builder import BuildFailure, ImageError
+from ci.images.docker_load import DockerLoadError
+from ci.images.ovs import OvsTarballError
+from ci.release.push import PublishError
+from ci.testing.containers import RaceDetectorUnavailable
+from ci.testing.unit_tests import UnitTestFailure
+
+# Errors the user can fix: each ends in one line and exit 1.
+USER_ERRORS = (
+    PlatformError,
+    SourceError,
+    ImageError,
+    UnitTestFailure,
+    RaceDetectorUnavailable,
+    BuildFailure,
+    PublishError,
+    ImageReferenceError,
+    OvsTarballError,
+    DockerLoadError,
+)
+
+
+def say(line: str) -> None:
+    """A line of progress, on stderr."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def write_timings(times: StageTimes, path: Path | None) -> None:
+    """Write the run's timings for `antrea-ci baseline compare`."""
+    target = path or Path("timings") / f"{times.command}-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(times.to_json())
+    say(f"timings in {target}")
+
+
+def _say_failure(failure: BaseException) -> None:
+    print(f"error: {failure}", file=sys.stderr)
+    if isinstance(failure, dagger.ExecError):
+        print(f"command: {' '.join(failure.command)}", file=sys.stderr)
+        print(failure.stderr.rstrip()[-4000:], file=sys.stderr)
+        hint = silent_exec_hint(failure.stdout, failure.stderr)
+        if hint:
+            print(hint, file=sys.stderr)
+
+
+def run(main: Callable[[], Awaitable[None]]) -> None:
+    """Run an async entry point; errors the user can fix end in one line each and exit 1,
+    a lost engine in one line whatever else failed with it."""
+    try:
+        anyio.run(main)
+    except Exception as error:
+        failures = distinct(leaves(error))
+        lost = [reason for reason in map(lost_engine_reason, failures) if reason]
+        if lost:
+            print(f"error: {ENGINE_GONE.format(reason=lost[0])}", file=sys.stderr)
+            raise typer.Exit(1) from None
+        if not all(isinstance(f, (*USER_ERRORS, dagger.DaggerError)) for f in failures):
+            raise
+        for failure in failures:
+            _say_failure(failure)
+        raise typer.Exit(1) from None
