@@ -1,43 +1,57 @@
 """What the engine says of a session's commands: run, or served from its cache (pure).
 
-The official CLI's plain progress output ends each span with DONE, CACHED or ERROR
-(`Container.withExec CACHED [0.0s]`): the engine's own record of whether a command ran.
+The official CLI's plain progress output names each step with a number, starts a command
+with `12  : withExec sh -ec ...` and ends it with DONE, CACHED or ERROR
+(`12  : Container.withExec CACHED [0.0s]`; the same end may be printed again): the
+engine's own record of whether a command ran.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_EXEC_END = re.compile(r"Container\.withExec (DONE|CACHED|ERROR) \[")
+_STEP = re.compile(r"^(\d+)\s*:[\s┆│]*(.*)$")
+_END = re.compile(r"^Container\.withExec (DONE|CACHED|ERROR) \[")
+_START = re.compile(r"^withExec (.*)$")
+RAN, CACHED, FAILED = "DONE", "CACHED", "ERROR"
 
 
 @dataclass
 class EngineRecord:
-    """How many commands (withExec) of a session the engine ran, served from its cache, or
-    saw fail."""
+    """The commands (withExec) of a session: which the engine ran, which its cache served,
+    which failed."""
 
-    ran: int = 0
-    cached: int = 0
-    failed: int = 0
+    commands: dict[str, str] = field(default_factory=dict)
+    ends: dict[str, str] = field(default_factory=dict)
 
     def read(self, line: str) -> None:
-        """Count the command a progress line says ended, if it says one did."""
-        match = _EXEC_END.search(_ANSI.sub("", line))
-        if match is None:
+        """Note the command a progress line starts or ends, if it is about one."""
+        step = _STEP.match(_ANSI.sub("", line).rstrip())
+        if step is None:
             return
-        if match.group(1) == "DONE":
-            self.ran += 1
-        elif match.group(1) == "CACHED":
-            self.cached += 1
-        else:
-            self.failed += 1
+        number, text = step.groups()
+        if end := _END.match(text):
+            self.ends[number] = end.group(1)
+        elif start := _START.match(text):
+            self.commands.setdefault(number, start.group(1))
+
+    def count(self, end: str) -> int:
+        return sum(1 for state in self.ends.values() if state == end)
+
+    @property
+    def ran(self) -> list[str]:
+        """The commands the engine ran (not served from its cache), as it printed them."""
+        return [self.commands.get(n, "?") for n, state in self.ends.items() if state == RAN]
 
     def summary(self) -> str:
         """One line: `engine: 2 commands ran, 40 served from its cache`."""
-        failed = f", {self.failed} failed" if self.failed else ""
-        return f"engine: {self.ran} commands ran, {self.cached} served from its cache{failed}"
+        failed = self.count(FAILED)
+        return (
+            f"engine: {self.count(RAN)} commands ran, {self.count(CACHED)} served from its "
+            f"cache{f', {failed} failed' if failed else ''}"
+        )
 
     def as_dict(self) -> dict[str, int]:
-        return {"ran": self.ran, "cached": self.cached, "failed": self.failed}
+        return {"ran": self.count(RAN), "cached": self.count(CACHED), "failed": self.count(FAILED)}

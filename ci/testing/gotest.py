@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from xml.etree import ElementTree
 
 PASS, FAIL, SKIP = "pass", "fail", "skip"
+# The line `go test` ends a package with when its result came from Go's test cache.
+_CACHED = re.compile(r"ok\s+\S+\s+\(cached\)")
 
 
 @dataclass
@@ -59,10 +62,7 @@ class TestReport:
         return [
             package.name
             for package in self.packages
-            if any(
-                line.startswith("ok ") and line.rstrip().endswith("(cached)")
-                for line in package.output
-            )
+            if any(_CACHED.match(line) for line in package.output)
         ]
 
     @property

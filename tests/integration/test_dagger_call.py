@@ -27,6 +27,7 @@ from tests.support.inputs import (
     ovs_tarball,
 )
 from tests.support.registry_api import Credentials, index_platforms
+from tests.support.releases import held, occupy
 from tests.support.testbed import OfflineTestBed
 
 pytestmark = pytest.mark.engine
@@ -185,6 +186,26 @@ def test_publish_arch_then_merge(testbed: OfflineTestBed, tmp_path: Path) -> Non
     )  # fmt: skip
     assert merged.returncode == 0, merged.stderr
     assert index_platforms(f"{namespace}/antrea-agent-ubuntu:v2.7.0") == ARM64_AND_AMD64
+
+
+async def test_publish_refuses_to_move_a_release_then_moves_it_with_overwrite(
+    engine: OfflineTestBed, tmp_path: Path
+) -> None:
+    options = offline_options(engine, antrea_checkout(tmp_path), ovs_tarball(tmp_path))
+    namespace = f"{engine.registry}/dagger-call-{uuid.uuid4().hex[:8]}"
+    before = await occupy(engine, namespace, "v9.3.0", "linux/amd64")
+    publish = [
+        *["call", *options, "publish", "--namespaces", namespace, "--tag", "v9.3.0"],
+        *["--platforms", "linux/amd64"],
+    ]
+    refused = dagger(*publish)
+    assert refused.returncode != 0
+    assert "release tags already hold other content, nothing was pushed" in refused.stderr
+    assert held(namespace, "v9.3.0", "linux/amd64") == before
+    moved = dagger(*publish, "--overwrite")
+    assert moved.returncode == 0, moved.stderr
+    after = held(namespace, "v9.3.0", "linux/amd64")
+    assert set(after) == set(before) and not set(after.values()) & set(before.values())
 
 
 # What `dagger check -l` lists: this repository's check and, by the name the CI matrix

@@ -2,9 +2,9 @@
 
 The CLI builds the fixture for linux/amd64, then again in a new session, then again after
 the test bed's engine restarted (as up and down stop it): the rebuilds must be served from
-the cache, export no tarball again, and the engine must not wipe its cache index on the
-restart. Then one Go file changes: the images made of the source are exported again, the
-OVS and base images' tarballs are kept.
+the cache (the engine's own record: no command ran), export no tarball again, and the
+engine must not wipe its cache index on the restart. Then one Go file changes: the images
+made of the source are exported again, the OVS and base images' tarballs are kept.
 """
 
 from __future__ import annotations
@@ -42,9 +42,12 @@ def _build(
     ]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
     assert result.returncode == 0, result.stderr
-    stages = json.loads(timings.read_text())["stages"]
+    recorded = json.loads(timings.read_text())
+    stages = recorded["stages"]
     print(f"\n{run}: " + ", ".join(f"{s['stage']} {s['seconds']:.1f}s" for s in stages))
+    print(f"{run}: the engine's record: {recorded['engine']}")
     found = {stage["stage"]: stage for stage in stages}
+    found["engine"] = recorded["engine"]
     said = [line for line in result.stderr.splitlines() if line.startswith(UNCHANGED)]
     found["kept"] = {
         "tarballs": sorted(said[0].removeprefix(UNCHANGED).split(", ") if said else [])
@@ -60,9 +63,8 @@ def test_rebuilds_hit_the_cache_in_a_new_session_and_after_an_engine_restart(
     env = dict(os.environ)
     _build(env, checkout, tarball, tmp_path, "first")
     warm = _build(env, checkout, tarball, tmp_path, "warm")
-    assert {stage: warm[stage]["cache"] for stage in IMAGE_STAGES} == dict.fromkeys(
-        IMAGE_STAGES, "likely-hit"
-    )
+    # The engine's own record of the new session: it ran no command, its cache served them.
+    assert warm["engine"]["ran"] == 0 and warm["engine"]["cached"] > 0, warm["engine"]
     # The tarballs of the first build hold the same images: none is exported again.
     assert warm["kept"]["tarballs"] == sorted(
         path.name for path in (tmp_path / "tarballs").glob("*.tar")
@@ -71,9 +73,7 @@ def test_rebuilds_hit_the_cache_in_a_new_session_and_after_an_engine_restart(
     restarted_at = time.time()
     restart_engine(name)
     restarted = _build(env, checkout, tarball, tmp_path, "restarted")
-    assert {stage: restarted[stage]["cache"] for stage in IMAGE_STAGES} == dict.fromkeys(
-        IMAGE_STAGES, "likely-hit"
-    )
+    assert restarted["engine"]["ran"] == 0, restarted["engine"]
     assert restarted["kept"] == warm["kept"]
     since = ["docker", "logs", "--since", str(int(restarted_at)), name]
     logs = subprocess.run(since, capture_output=True, text=True, check=True).stderr
@@ -81,6 +81,8 @@ def test_rebuilds_hit_the_cache_in_a_new_session_and_after_an_engine_restart(
     with (checkout / "cmd/antrea-agent/main.go").open("a") as main_go:
         main_go.write("\n// a change after the restart\n")
     changed = _build(env, checkout, tarball, tmp_path, "changed")
+    # The same record sees the commands a change makes the engine run.
+    assert changed["engine"]["ran"] > 0, changed["engine"]
     assert changed["kept"]["tarballs"] == sorted(
         image_tarball_name(IMAGE_NAMES[name], "linux/amd64") for name in BASES
     )

@@ -36,6 +36,7 @@ from tests.support.registry_api import (
     index_platforms,
     manifest,
 )
+from tests.support.releases import held, occupy
 from tests.support.testbed import OfflineTestBed, engine_container
 
 pytestmark = pytest.mark.engine
@@ -96,8 +97,11 @@ async def test_publishing_the_same_release_again_pushes_nothing_and_says_so(
         target, "v2.7.0", ["linux/amd64"]
     )
     assert again == first
+    # Neither the per-arch tags nor the multi-arch ones are pushed again: the manifests
+    # this run would push were found under them, read from the images before any push.
     unchanged = [line for line in capfd.readouterr().err.splitlines() if "unchanged" in line]
-    assert len(unchanged) == len(IMAGES)
+    assert len(unchanged) == 2 * len(IMAGES)
+    assert sum(":v2.7.0-amd64 already is sha256:" in line for line in unchanged) == len(IMAGES)
 
 
 async def test_a_release_tag_does_not_move_unless_overwrite_is_given(
@@ -130,6 +134,53 @@ async def test_a_release_tag_does_not_move_unless_overwrite_is_given(
     assert len(moved) == len(IMAGES) and not set(moved) & set(first)
     for reference in moved:
         assert manifest(reference.split("@")[0]) == manifest(reference)
+
+
+async def test_a_refused_publish_pushes_nothing_and_overwrite_moves_every_tag(
+    engine: OfflineTestBed, checkout: Path, tarball: Path
+) -> None:
+    """Another release holds v9.1.0: publish reads every tag it would write, per-arch ones
+    included, and refuses before its first push; --overwrite moves them all."""
+    target = namespace(engine, "refused")
+    before = await occupy(engine, target, "v9.1.0", "linux/amd64")
+    assert len(before) == 2 * len(IMAGES)
+    antrea = fixture_antrea(engine, checkout, tarball)
+    with pytest.raises(PublishError, match="nothing was pushed") as refused:
+        await antrea.publish([target], "v9.1.0", ["linux/amd64"])
+    assert str(refused.value).count(" is sha256:") == 2 * len(IMAGES)
+    assert held(target, "v9.1.0", "linux/amd64") == before
+    with pytest.raises(PublishError, match="nothing was pushed"):
+        await antrea.publish_arch([target], "v9.1.0", "linux/amd64")
+    assert held(target, "v9.1.0", "linux/amd64") == before
+
+    moved = await antrea.publish([target], "v9.1.0", ["linux/amd64"], overwrite=True)
+    after = held(target, "v9.1.0", "linux/amd64")
+    assert set(after) == set(before)
+    assert not set(after.values()) & set(before.values())
+    for reference in moved:
+        assert after[reference.split("@")[0]] == reference.split("@")[1]
+
+
+async def test_the_cli_refuses_to_move_a_release_and_moves_it_with_overwrite(
+    engine: OfflineTestBed, checkout: Path, tarball: Path, tmp_path: Path
+) -> None:
+    target = namespace(engine, "cli-refused")
+    before = await occupy(engine, target, "v9.2.0", "linux/amd64")
+    command = [
+        *[ANTREA_CI, "publish", *fixture_options(checkout, tarball), "-p", "linux/amd64"],
+        *["--namespace", target, "--tag", "v9.2.0", "--timings", str(tmp_path / "t.json")],
+        *["--distro-image", engine.distro_image, "--go-image", engine.go_image],
+    ]
+    refused = await anyio.run_process(command, check=False)
+    stderr = refused.stderr.decode()
+    assert refused.returncode == 1, stderr
+    assert "error: release tags already hold other content, nothing was pushed" in stderr
+    assert held(target, "v9.2.0", "linux/amd64") == before
+
+    moved = await anyio.run_process([*command, "--overwrite"], check=False)
+    assert moved.returncode == 0, moved.stderr.decode()
+    after = held(target, "v9.2.0", "linux/amd64")
+    assert set(after) == set(before) and not set(after.values()) & set(before.values())
 
 
 async def test_nothing_is_pushed_when_one_platform_fails(
@@ -251,8 +302,13 @@ async def test_build_pulls_base_images_after_publish_base(
         timings[label] = time.monotonic() - started
         assert images.emulated and images.bases_from == base_registry
         if base_registry:
-            assert (await images.ovs.image_ref()).startswith(f"{bases}/antrea-openvswitch:sha-")
-            assert (await images.base.image_ref()).startswith(f"{bases}/antrea-base:sha-")
+            # The pulled images are the published ones: same tag, same digest. (The engine
+            # names an image by the first reference it pulled that digest under, which may
+            # be an earlier run's namespace.)
+            for container, reference in zip((images.ovs, images.base), published, strict=True):
+                pulled = await container.image_ref()
+                tag_and_digest = reference.rsplit("/", 1)[1]
+                assert pulled.endswith(tag_and_digest), (pulled, reference)
     print(
         f"\n{platform} build with bases " + ", ".join(f"{k}: {v:.1f}s" for k, v in timings.items())
     )

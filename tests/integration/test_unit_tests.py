@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ from dagger import dag
 from ci.main import Antrea
 from ci.testing.containers import RaceDetectorUnavailable
 from ci.testing.unit_tests import UnitTestFailure
-from tests.support.inputs import FIXTURES, antrea_checkout
+from tests.support.inputs import ANTREA_CI, FIXTURES, antrea_checkout
 from tests.support.testbed import OfflineTestBed
 
 pytestmark = pytest.mark.engine
@@ -124,13 +125,41 @@ async def test_failures_and_panics_are_named_and_reported(
     assert len(list(root.iter("testcase"))) >= 9
 
 
-async def test_second_run_is_served_from_cache(engine: OfflineTestBed, checkout: Path) -> None:
-    durations = []
-    for _ in range(2):
-        started = time.monotonic()
-        await antrea_for(engine, checkout).test("linux/amd64", coverage=True)
-        durations.append(time.monotonic() - started)
-    print(f"\nunit tests on linux/amd64: first {durations[0]:.1f}s, second {durations[1]:.1f}s")
+def cli_test(checkout: Path, timings: Path) -> dict[str, int]:
+    """`antrea-ci test` of the checkout on linux/amd64 in a session of its own: what the
+    engine said of its commands (its record in the timings)."""
+    command = [ANTREA_CI, "test", "--source", str(checkout), "-p", "linux/amd64"]
+    result = subprocess.run(
+        [*command, "--timings", str(timings)], capture_output=True, text=True, timeout=1800
+    )
+    assert result.returncode == 0, result.stderr
+    engine: dict[str, int] = json.loads(timings.read_text())["engine"]
+    assert f"engine: {engine['ran']} commands ran, {engine['cached']} served" in result.stderr
+    return engine
+
+
+async def test_a_rerun_is_served_by_the_engines_cache_and_a_change_by_gos(
+    engine: OfflineTestBed, checkout: Path, tmp_path: Path
+) -> None:
+    """Nothing changed: the engine ran no command the second time (its own record, not a
+    clock). One test file changed: the tests run again, and Go's test cache gives the
+    results of the packages that did not change."""
+    first = cli_test(checkout, tmp_path / "first.json")
+    again = cli_test(checkout, tmp_path / "again.json")
+    print(f"\nfirst run: {first}; again: {again}")
+    assert again["ran"] == 0 and again["cached"] > 0, again
+
+    changed = tmp_path / "changed"
+    shutil.copytree(checkout, changed)
+    with (changed / "pkg/util/ip/ip_test.go").open("a") as test_file:
+        test_file.write("\nfunc TestAddedBetweenRuns(t *testing.T) {}\n")
+    outcome = await antrea_for(engine, changed).test("linux/amd64")
+    assert "antrea.io/antrea/v2/pkg/version" in outcome.cached_packages
+    assert "antrea.io/antrea/v2/pkg/util/ip" not in outcome.cached_packages
+    assert outcome.passed >= 7
+
+
+async def test_coverage_is_returned_when_asked_for(engine: OfflineTestBed, checkout: Path) -> None:
     outcome = await antrea_for(engine, checkout).test("linux/amd64", coverage=True)
     assert outcome.coverage is not None
     assert (await outcome.coverage.contents()).startswith("mode: atomic")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import json
 import urllib.error
 import urllib.request
@@ -54,6 +55,18 @@ def manifest(reference: str, credentials: Credentials | None = None) -> dict[str
         _get(f"http://{host}/v2/{repository}/manifests/{tag}", credentials)
     )
     return document
+
+
+def tag_digest(reference: str, credentials: Credentials | None = None) -> str | None:
+    """The digest of the manifest REGISTRY/REPOSITORY:TAG holds; None when there is none."""
+    host, repository, tag = split_reference(reference)
+    try:
+        document = _get(f"http://{host}/v2/{repository}/manifests/{tag}", credentials)
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            return None
+        raise
+    return "sha256:" + hashlib.sha256(document).hexdigest()
 
 
 def blob(reference: str, digest: str, credentials: Credentials | None = None) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -100,3 +101,25 @@ def test_a_failed_test_build_is_one_failed_package_with_its_compiler_output(
     name = "antrea.io/antrea/v2/pkg/util/uncompilable"
     assert [package.name for package in report.failed_packages] == [name]
     assert "declared and not used: unused" in "".join(report.failed_packages[0].output)
+
+
+def test_packages_served_by_gos_test_cache_are_named(tmp_path: Path) -> None:
+    """Run the fixture's tests twice with the host's Go and one cache, a package changed
+    in between: the second run's report names the packages Go's cache gave, and not the
+    changed one."""
+    tree = tmp_path / "antrea-mini"
+    shutil.copytree(FIXTURES / "antrea-mini", tree)
+    env = {**os.environ, "GOCACHE": str(tmp_path / "go-cache"), "GOFLAGS": "-buildvcs=false"}
+
+    def run() -> list[str]:
+        command = ["go", "test", "-json", "-coverprofile=cover.out", "./pkg/..."]
+        done = subprocess.run(command, cwd=tree, capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.splitlines()
+
+    assert parse_go_test_json(run()).cached_packages == []
+    with (tree / "pkg/util/ip/ip_test.go").open("a") as changed:
+        changed.write("\nfunc TestAddedBetweenRuns(t *testing.T) {}\n")
+    cached = parse_go_test_json(run()).cached_packages
+    assert "antrea.io/antrea/v2/pkg/version" in cached
+    assert "antrea.io/antrea/v2/pkg/util/ip" not in cached
