@@ -14,6 +14,7 @@ import os
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,7 @@ WIPED = ("marked unclean", "local cache state invalid")
 
 def _build(
     env: dict[str, str], checkout: Path, tarball: Path, out: Path, run: str
-) -> dict[str, dict[str, object]]:
+) -> dict[str, dict[str, Any]]:
     """`antrea-ci build` for linux/amd64 in a new session, into out/tarballs: its stages
     by name, and under "kept" the tarballs it said needed no export."""
     timings = out / f"timings-{run}.json"
