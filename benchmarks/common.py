@@ -20,6 +20,7 @@ from dagger import dag
 
 from benchmarks.figures import Comparison, Figure
 from benchmarks.memory import EngineMemory
+from ci.cache.volumes import MODULE_VOLUME, GoCacheVolumes
 from ci.core.catalog import RELEASED
 from ci.core.platforms import Platform, default_platforms, parse_platform
 from ci.core.versions import pins
@@ -35,6 +36,11 @@ CHANGED_FILE = "pkg/version/version.go"
 # The images the go, build and platforms sections build (their figures since issue 7).
 AGENT_CONTROLLER = ("agent", "controller")
 GO_TOOLCHAIN = Path(__file__).resolve().parents[1] / "tests" / "engine" / "go-toolchain"
+
+
+def own_build_cache(name: str) -> GoCacheVolumes:
+    """Go's shared module cache and a build cache of the given name, nobody else's."""
+    return GoCacheVolumes(dag.cache_volume(MODULE_VOLUME), dag.cache_volume(name))
 
 
 def code_change(text: str) -> str:

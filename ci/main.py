@@ -13,10 +13,13 @@ from typing import Annotated, Any, cast
 import dagger
 from dagger import DefaultPath, Doc, Ignore, check, field, function, object_type
 
+from ci.core.go_cache import CacheStoreError, DirectoryStore, RegistryStore, parse_store
 from ci.core.inputs import (
     ALLOW_OVS_VERSION_MISMATCH,
     BASE_REGISTRY,
     BUILD_INPUTS,
+    CACHE_FROM,
+    CACHE_TO,
     COVERAGE,
     DISTRO_IMAGE,
     EXTRA_FLAGS,
@@ -64,6 +67,19 @@ CoverageArg = Annotated[bool, Doc(COVERAGE.help)]
 RaceArg = Annotated[str, Doc(RACE.help)]
 
 
+def module_store(text: str, option: str) -> RegistryStore | None:
+    """A registry store given to the module; a directory is refused, saying what to do
+    (a function runs in a container: this machine's directories are not there)."""
+    store = parse_store(text) if text else None
+    if isinstance(store, DirectoryStore):
+        raise CacheStoreError(
+            f"{option} {text}: under dagger call a directory store is handed over with "
+            "--cache-from-dir DIR (restore) and written by antrea-ci (save); here give a "
+            "registry repository"
+        )
+    return store
+
+
 def _selection(
     packages: list[str] | None, run: str, extra_flags: list[str] | None, coverage: bool, race: str
 ) -> TestSelection:
@@ -87,6 +103,12 @@ class Antrea:
     iptables_wrapper_source: Annotated[
         dagger.Directory | None, Doc(IPTABLES_WRAPPER_SOURCE.help)
     ] = None
+    cache_from: Annotated[str, Doc(CACHE_FROM.help)] = CACHE_FROM.default
+    cache_to: Annotated[str, Doc(CACHE_TO.help)] = CACHE_TO.default
+    cache_from_dir: Annotated[
+        dagger.Directory | None,
+        Doc("Go cache to restore: a directory antrea-ci saved to (--cache-to DIR)"),
+    ] = None
     local_registries: Annotated[
         list[dagger.Service] | None,
         Doc(
@@ -102,7 +124,13 @@ class Antrea:
         values = {spec.name: getattr(self, spec.name) for spec in BUILD_INPUTS}
         return ImageBuilder(
             BuildInputs(
-                **{**values, "source": without_unread(self.source)},
+                **{
+                    **values,
+                    "source": without_unread(self.source),
+                    "cache_from": module_store(self.cache_from, CACHE_FROM.option),
+                    "cache_to": module_store(self.cache_to, CACHE_TO.option),
+                },
+                cache_from_dir=self.cache_from_dir,
                 credentials=[
                     Credential(auth.address, auth.username, auth.secret)
                     for auth in self.registry_auths

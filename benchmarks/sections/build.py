@@ -6,7 +6,7 @@ import uuid
 
 import dagger
 
-from benchmarks.common import CHANGED_FILE, Bench, code_change, prune, timed
+from benchmarks.common import CHANGED_FILE, Bench, code_change, own_build_cache, prune, timed
 from benchmarks.figures import Comparison
 from ci.core.platforms import Platform, parse_platform
 from ci.engine.session import engine_connection
@@ -79,7 +79,7 @@ async def bare_incremental_go_build(bench: Bench, target: Platform) -> float:
     build = f'go build -trimpath -ldflags "$LDFLAGS" -o /out/ {packages}'
     builder = golang.cross_compiling(
         golang.go_builder(
-            bench.testbed.go_image, build_cache=f"antrea-ci-benchmark-bare-{uuid.uuid4().hex}"
+            bench.testbed.go_image, own_build_cache(f"antrea-ci-benchmark-bare-{uuid.uuid4().hex}")
         ),
         target,
     ).with_env_variable("LDFLAGS", source.version.ldflags(source.module_path))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from functools import partial
 
-from benchmarks.common import Bench, timed, within
+from benchmarks.common import Bench, own_build_cache, timed, within
 from benchmarks.figures import Comparison
 from ci.core.platforms import Platform, parse_platform
 from ci.images import golang
@@ -27,9 +27,10 @@ async def measure(bench: Bench, runs: int, limit: float = 0) -> None:
         # A build cache of its own and a variable no other run has: nothing is reused
         # but the Go module cache, the same for both.
         run = uuid.uuid4().hex[:12]
-        builder = golang.go_builder(
-            bench.testbed.go_image, where, build_cache=f"antrea-ci-benchmark-{run}"
-        ).with_env_variable("ANTREA_CI_BENCHMARK_RUN", run)
+        caches = own_build_cache(f"antrea-ci-benchmark-{run}")
+        builder = golang.go_builder(bench.testbed.go_image, caches, where).with_env_variable(
+            "ANTREA_CI_BENCHMARK_RUN", run
+        )
         source = await bench.source()
         if modules_only:
             await (

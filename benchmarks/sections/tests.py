@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from benchmarks.common import Bench, prune, timed, within
+from benchmarks.common import Bench, own_build_cache, prune, timed, within
 from benchmarks.figures import Comparison
 from ci.core.platforms import default_platforms, parse_platform
 from ci.testing import containers
@@ -35,7 +35,10 @@ async def measure(bench: Bench, runs: int, limit: float = 0) -> None:
     async def compiled_in_target() -> None:
         source = await bench.source()
         command = containers.go_test_command(list(TEST_PACKAGES), race=False)
-        ran = containers.run_unit_tests(arm64, bench.testbed.go_image, source.directory, command)
+        caches = own_build_cache(f"antrea-ci-go-test-{arm64.slug}")
+        ran = containers.go_test_container(
+            arm64, bench.testbed.go_image, caches, source.directory, command
+        )
         print(f"{arm64} (compiled there): go test exited {await ran.exit_code()}")
 
     # The comparison first (arm64 as `test` does it, then compiled under emulation): the

@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from dagger import dag
 
+from ci.core.go_cache import CacheStoreError, parse_store
 from ci.core.inputs import BUILD_INPUTS, Input, Kind
 from ci.core.platforms import Platform, PlatformError, parse_platform
 from ci.core.references import ImageReferenceError, check_tag, parse_repository
@@ -44,11 +45,26 @@ _TYPES: dict[Kind, Any] = {
     Kind.FILE: Path | None,
     Kind.TEXT: str,
     Kind.FLAG: bool,
+    Kind.STORE: str,
 }
 
 
+def checked_store(value: str) -> str:
+    """A Go cache store, refused as a usage error when it is neither a directory nor a
+    registry repository."""
+    try:
+        if value:
+            parse_store(value)
+    except CacheStoreError as error:
+        raise typer.BadParameter(str(error)) from None
+    return value
+
+
+_CHECKS: dict[Kind, dict[str, Any]] = {**_PATH_CHECKS, Kind.STORE: {"callback": checked_store}}
+
+
 def _parameter(spec: Input[Any]) -> inspect.Parameter:
-    typer_option = option(spec, **_PATH_CHECKS.get(spec.kind, {}))
+    typer_option = option(spec, **_CHECKS.get(spec.kind, {}))
     annotation = Annotated[_TYPES[spec.kind], typer_option]  # type: ignore[valid-type,name-defined]
     return inspect.Parameter(
         spec.name, inspect.Parameter.KEYWORD_ONLY, default=spec.default, annotation=annotation
@@ -88,6 +104,8 @@ def to_build_inputs(values: dict[str, Any]) -> BuildInputs:
             value = host.directory(str(value), exclude=exclude)
         elif spec.kind == Kind.FILE and value is not None:
             value = host.file(str(value))
+        elif spec.kind == Kind.STORE:
+            value = parse_store(value) if value else None
         converted[spec.name] = value
     return BuildInputs(**converted)
 

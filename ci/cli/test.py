@@ -11,7 +11,7 @@ import typer
 from ci.cli import running
 from ci.cli.options import TimingsOption, build_inputs, option, platform_value, to_build_inputs
 from ci.cli.running import say, write_timings
-from ci.core.inputs import EXTRA_FLAGS, GO_IMAGE, PACKAGES, PLATFORM, RACE, RUN, SOURCE
+from ci.core.inputs import EXTRA_FLAGS, PACKAGES, PLATFORM, RACE, RUN, TEST_INPUTS
 from ci.core.timings import StageTimes, progress_line
 from ci.engine.record import EngineRecord
 from ci.engine.session import engine_connection
@@ -20,7 +20,7 @@ from ci.testing.containers import RACE_MODES
 from ci.testing.unit_tests import TestSelection, UnitTestRunner
 
 
-@build_inputs(SOURCE, GO_IMAGE)
+@build_inputs(*TEST_INPUTS)
 def test(
     inputs: dict[str, Any],
     platform: Annotated[str, option(PLATFORM)] = PLATFORM.default,

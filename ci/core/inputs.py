@@ -25,6 +25,8 @@ class Kind(StrEnum):
     TEXTS = "texts"
     DIRECTORY = "directory"
     FILE = "file"
+    # A Go cache store: a registry repository, or (the command line) a directory.
+    STORE = "store"
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,20 @@ IPTABLES_WRAPPER_SOURCE: Input[None] = Input(
     "kubernetes-sigs/iptables-wrappers source (default: the commit the tree pins)",
     env="ANTREA_CI_IPTABLES_WRAPPER_SOURCE",
 )
+CACHE_FROM: Input[str] = Input(
+    "cache_from",
+    Kind.STORE,
+    "",
+    "Go cache to restore before building or testing: a registry repository, or (antrea-ci) "
+    "a directory",
+)
+CACHE_TO: Input[str] = Input(
+    "cache_to",
+    Kind.STORE,
+    "",
+    "Where to save the Go cache after building or testing: a registry repository, or "
+    "(antrea-ci) a directory",
+)
 BUILD_INPUTS: tuple[Input[None] | Input[str] | Input[bool], ...] = (
     SOURCE,
     DISTRO_IMAGE,
@@ -101,9 +117,11 @@ BUILD_INPUTS: tuple[Input[None] | Input[str] | Input[bool], ...] = (
     ALLOW_OVS_VERSION_MISMATCH,
     BASE_REGISTRY,
     IPTABLES_WRAPPER_SOURCE,
+    CACHE_FROM,
+    CACHE_TO,
 )
-# What the unit tests read of them: the tree and the Go image.
-TEST_INPUTS = (SOURCE, GO_IMAGE)
+# What the unit tests read of them: the tree, the Go image and Go's cache.
+TEST_INPUTS = (SOURCE, GO_IMAGE, CACHE_FROM, CACHE_TO)
 
 # Function arguments.
 PLATFORM: Input[str] = Input(

@@ -1,4 +1,4 @@
-"""Image recipes: one small module per image, composed by ci.main."""
+"""The images: one recipe module per image, composed by the builder (builder.py)."""
 
 from collections.abc import Callable
 

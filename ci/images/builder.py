@@ -16,11 +16,14 @@ import dagger
 from dagger import Doc, dag, object_type
 from dagger import field as dagger_field
 
+from ci.cache.entries import GoCache, cache_key
+from ci.cache.volumes import GoCacheVolumes
 from ci.core import debian
 from ci.core.base_tags import BASE_IMAGE, OVS_IMAGE, base_tag, code_digest, ovs_tag
 from ci.core.catalog import RELEASED
 from ci.core.errors import first_line, silent_exec_hint
 from ci.core.fingerprints import PlatformInputs, project_digest
+from ci.core.go_cache import GoCacheKey
 from ci.core.labels import oci_labels
 from ci.core.platforms import Platform, default_platforms, parse_platform, runs_natively
 from ci.core.references import Repository, parse_repository
@@ -94,6 +97,8 @@ class Plan:
     go_image: str  # the Go image's reference, resolved for the engine's platform
     go_image_digest: str  # the same, by digest
     charon_logging: dagger.File | None  # the tree's OVS image settings, if it has them
+    caches: GoCacheVolumes  # Go's module and build caches on the engine's platform
+    cache_key: GoCacheKey | None  # the portable Go cache's entry, when one is used
 
     @property
     def versions(self) -> BuildVersions:
@@ -177,14 +182,33 @@ class ImageBuilder:
         charon_logging = None
         if ovs_recipe.CHARON_LOGGING in await entries(tree.directory, OVS_IMAGE_DIR):
             charon_logging = tree.directory.file(f"{OVS_IMAGE_DIR}/{ovs_recipe.CHARON_LOGGING}")
+        go_image_digest = await go.image_ref()
+        inputs = self.inputs
+        key, caches = None, GoCacheVolumes.empty()
+        if inputs.cache_from or inputs.cache_from_dir or inputs.cache_to:
+            key = await cache_key(go_image, go_image_digest, engine, tree.directory)
+            if inputs.cache_from or inputs.cache_from_dir:
+                go_cache = GoCache(go_image, inputs.credentials)
+                caches = await go_cache.restore(key, inputs.cache_from, inputs.cache_from_dir)
         return Plan(
             tree=tree,
             source=await load_source(tree, go_image),
             engine=engine,
             go_image=go_image,
-            go_image_digest=await go.image_ref(),
+            go_image_digest=go_image_digest,
             charon_logging=charon_logging,
+            caches=caches,
+            cache_key=key,
         )
+
+    async def save_go_cache(self, plan: Plan) -> None:
+        """Save Go's caches as the plan's entry, when asked to (--cache-to); call it once
+        what should be in them was built or run."""
+        if self.inputs.cache_to and plan.cache_key:
+            go_cache = GoCache(plan.go_image, self.inputs.credentials)
+            await go_cache.save(
+                plan.cache_key, plan.caches, plan.source.directory, self.inputs.cache_to
+            )
 
     async def platform_plan(self, plan: Plan, target: Platform, suricata: bool) -> PlatformPlan:
         """Resolve the distribution image for the target and choose Suricata (on Ubuntu)."""
@@ -219,7 +243,7 @@ class ImageBuilder:
     def binaries(plan: Plan, target: Platform) -> dagger.Directory:
         source = plan.source
         return golang.antrea_binaries(
-            golang.go_builder(plan.go_image),
+            golang.go_builder(plan.go_image, plan.caches),
             source.directory,
             target,
             source.version,
@@ -251,7 +275,7 @@ class ImageBuilder:
     def base_built(self, plan: PlatformPlan, ovs_image: dagger.Container) -> dagger.Container:
         """The base image, built here on the OVS image (Suricata when chosen)."""
         versions = plan.plan.versions
-        builder = golang.go_builder(plan.plan.go_image)
+        builder = golang.go_builder(plan.plan.go_image, plan.plan.caches)
         cni = golang.cni_plugins(
             builder, plan.target, versions.cni_plugins.value, pins().cni_plugin_names
         )
@@ -361,8 +385,15 @@ class ImageBuilder:
         return await self.platform_plan(plan, await self.target(platform), suricata)
 
     async def build(self, platform: Platform | None, suricata: bool = True) -> Images:
-        """Every image of one platform (the engine's when None)."""
-        return await self.images(await self.planned(platform, suricata))
+        """Every image of one platform (the engine's when None); with --cache-to, built
+        before Go's caches are saved."""
+        plan = await self.planned(platform, suricata)
+        images = await self.images(plan)
+        if self.inputs.cache_to:
+            for name in RELEASED:
+                await getattr(images, name).sync()
+            await self.save_go_cache(plan.plan)
+        return images
 
     async def binaries_for(self, platform: Platform | None) -> dagger.Directory:
         """The Go binaries of one platform (the engine's when None)."""

@@ -7,6 +7,7 @@ import shlex
 import dagger
 from dagger import dag
 
+from ci.cache.volumes import GoCacheVolumes
 from ci.core.platforms import Platform
 from ci.core.versions import AntreaVersion
 from ci.images import ContainerStep
@@ -25,13 +26,13 @@ CNI_PLUGIN_PACKAGES = {
 CNI_PLUGINS_MODULE = "github.com/containernetworking/plugins"
 
 
-def go_caches(build_cache: str) -> ContainerStep:
-    """Mount the shared Go module cache and the named build cache; use the image's Go only."""
+def go_caches(caches: GoCacheVolumes) -> ContainerStep:
+    """Mount Go's module and build caches; use the image's Go only."""
 
     def apply(container: dagger.Container) -> dagger.Container:
         return (
-            container.with_mounted_cache(GO_MOD_CACHE, dag.cache_volume("antrea-ci-go-mod"))
-            .with_mounted_cache(GO_BUILD_CACHE, dag.cache_volume(build_cache))
+            container.with_mounted_cache(GO_MOD_CACHE, caches.modules)
+            .with_mounted_cache(GO_BUILD_CACHE, caches.build)
             .with_env_variable("GOMODCACHE", GO_MOD_CACHE)
             .with_env_variable("GOCACHE", GO_BUILD_CACHE)
             .with_env_variable("GOTOOLCHAIN", "local")
@@ -41,7 +42,7 @@ def go_caches(build_cache: str) -> ContainerStep:
 
 
 def go_builder(
-    go_image: str, platform: Platform | None = None, build_cache: str = "antrea-ci-go-build"
+    go_image: str, caches: GoCacheVolumes, platform: Platform | None = None
 ) -> dagger.Container:
     """A Go container with module and build caches, on the engine's own platform unless
     another is given (emulated: only benchmarks do that, to show what it costs).
@@ -52,7 +53,7 @@ def go_builder(
     return (
         dag.container(platform=where)
         .from_(go_image)
-        .with_(go_caches(build_cache))
+        .with_(go_caches(caches))
         .with_env_variable("CGO_ENABLED", "0")
     )
 

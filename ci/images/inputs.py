@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import dagger
 from dagger import dag
 
+from ci.core.go_cache import CacheStore
 from ci.core.inputs import DISTRO_IMAGE
 from ci.core.platforms import Platform
 from ci.core.references import Repository
@@ -56,6 +57,10 @@ class BuildInputs:
     allow_ovs_version_mismatch: bool = False
     base_registry: str = ""
     iptables_wrapper_source: dagger.Directory | None = None
+    cache_from: CacheStore | None = None
+    cache_to: CacheStore | None = None
+    # A directory store handed over as a directory (the module's --cache-from-dir).
+    cache_from_dir: dagger.Directory | None = None
     credentials: list[Credential] = field(default_factory=list)
     # Tunnels to registries on the caller's loopback, which a module's container cannot
     # reach at their address (the engine, on the host's network, pushes to them directly).

@@ -58,6 +58,7 @@ class LocalBuild:
         async with anyio.create_task_group() as group:
             for platform in platforms:
                 group.start_soon(self._one, plan, platform)
+        await self.builder.save_go_cache(plan)
 
     async def _one(self, plan: Plan, platform: Platform | None) -> None:
         started = time.monotonic()

@@ -185,6 +185,7 @@ class Release:
         release = ReleaseTags.of(namespaces, tag, self.builder.targets(platforms), latest)
         plan = await self.builder.plan()
         built = await self.builder.everywhere(plan, list(release.per_arch))
+        await self.builder.save_go_cache(plan)
         credentials = self.builder.inputs.credentials
         async with registry_clients(release.images, credentials, await self._routes()) as clients:
             unchanged = await self._guard(clients, plan, built, release, overwrite)
@@ -202,6 +203,7 @@ class Release:
         release = ReleaseTags(release.images, [], release.per_arch)
         plan = await self.builder.plan()
         built = await self.builder.everywhere(plan, [target])
+        await self.builder.save_go_cache(plan)
         credentials = self.builder.inputs.credentials
         async with registry_clients(release.images, credentials, await self._routes()) as clients:
             unchanged = await self._guard(clients, plan, built, release, overwrite)

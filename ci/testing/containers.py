@@ -12,6 +12,7 @@ import shlex
 import dagger
 from dagger import dag
 
+from ci.cache.volumes import GoCacheVolumes
 from ci.core.assets import BUILD_DIR
 from ci.core.platforms import Platform
 from ci.images.golang import SOURCE_DIR, cross_compiling, go_caches
@@ -83,14 +84,19 @@ def go_test_command(
     return [*command, *(extra_flags or []), *packages]
 
 
-def run_unit_tests(
-    platform: Platform, go_image: str, source: dagger.Directory, command: list[str]
+def go_test_container(
+    platform: Platform,
+    go_image: str,
+    caches: GoCacheVolumes,
+    source: dagger.Directory,
+    command: list[str],
 ) -> dagger.Container:
-    """Run the command in the target platform; it may fail, its output is the report."""
+    """Run the command in the target platform with the caches (those of Go on that
+    platform); it may fail, its output is the report."""
     return (
         dag.container(platform=dagger.Platform(str(platform)))
         .from_(go_image)
-        .with_(go_caches(f"antrea-ci-go-test-{platform.slug}"))
+        .with_(go_caches(caches))
         # The race detector needs cgo; without it, cgo stays off as in upstream's builds.
         .with_env_variable("CGO_ENABLED", "1" if "-race" in command else "0")
         .with_mounted_directory(SOURCE_DIR, source)

@@ -8,9 +8,10 @@ from typing import Annotated
 import dagger
 from dagger import Doc, dag, field, object_type
 
+from ci.cache.volumes import GoCacheVolumes
 from ci.core.platforms import Platform, runs_natively
 from ci.images import golang
-from ci.images.builder import ImageBuilder
+from ci.images.builder import ImageBuilder, Plan
 from ci.images.golang import SOURCE_DIR
 from ci.images.source import AntreaSource
 from ci.testing import containers
@@ -71,10 +72,14 @@ class _Run:
 
 
 async def _go_test(
-    target: Platform, go_image: str, source: AntreaSource, command: list[str]
+    target: Platform,
+    go_image: str,
+    caches: GoCacheVolumes,
+    source: AntreaSource,
+    command: list[str],
 ) -> _Run:
     """`go test` compiling and running in the target platform."""
-    ran = containers.run_unit_tests(target, go_image, source.directory, command)
+    ran = containers.go_test_container(target, go_image, caches, source.directory, command)
     results = ran.directory(containers.RESULTS_DIR)
     json_report = results.file("go-test.json")
     lines = (await json_report.contents()).splitlines()
@@ -82,12 +87,16 @@ async def _go_test(
 
 
 async def _compiled_natively(
-    target: Platform, go_image: str, source: AntreaSource, selection: TestSelection
+    target: Platform,
+    go_image: str,
+    caches: GoCacheVolumes,
+    source: AntreaSource,
+    selection: TestSelection,
 ) -> _Run:
     """Test binaries compiled on the engine's platform for the target, run in the target."""
     packages, run, coverage = list(selection.packages), selection.run, selection.coverage
     build_flags, test_flags = split_flags(selection.extra_flags)
-    builder = golang.go_builder(go_image)
+    builder = golang.go_builder(go_image, caches)
     listed = containers.list_packages(builder, target, source.directory, packages)
     listed_packages = parse_package_list(await listed.stdout())
     groups = compile_groups(listed_packages, containers.TESTS_DIR)
@@ -136,6 +145,16 @@ class UnitTestRunner:
 
     builder: ImageBuilder
 
+    @staticmethod
+    def test_caches(plan: Plan, target: Platform) -> GoCacheVolumes:
+        """Go's caches for `go test` in the target: the plan's on the engine's platform (the
+        ones the portable cache restores and saves), a build cache of the target's own
+        elsewhere (arm/v7 on an Arm64 engine)."""
+        if target == plan.engine:
+            return plan.caches
+        build = dag.cache_volume(f"antrea-ci-go-test-{target.slug}")
+        return GoCacheVolumes(plan.caches.modules, build)
+
     async def run(self, platform: Platform | None, selection: TestSelection) -> UnitTests:
         """Run the unit tests in the platform (the engine's when None) and report, whatever
         their outcome."""
@@ -146,7 +165,9 @@ class UnitTestRunner:
         await self.builder.resolved(plan.go_image, target, "Go")
         if emulated:
             compiled_on = str(plan.engine)
-            outcome = await _compiled_natively(target, plan.go_image, plan.source, selection)
+            outcome = await _compiled_natively(
+                target, plan.go_image, plan.caches, plan.source, selection
+            )
         else:
             compiled_on = str(target)
             command = containers.go_test_command(
@@ -156,8 +177,11 @@ class UnitTestRunner:
                 list(selection.extra_flags),
                 selection.coverage,
             )
-            outcome = await _go_test(target, plan.go_image, plan.source, command)
+            outcome = await _go_test(
+                target, plan.go_image, self.test_caches(plan, target), plan.source, command
+            )
         report = parse_go_test_json(outcome.lines)
+        await self.builder.save_go_cache(plan)
         if outcome.exit_code != 0 and report.ok:
             raise UnitTestFailure(
                 f"go test failed on {target} without a test result: {report.summary()}"

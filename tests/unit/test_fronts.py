@@ -60,6 +60,8 @@ DIFFERENT_KINDS = {
 MODULE_ONLY_INPUTS = {
     "local_registries": "under `dagger call` functions run in a container, whose loopback "
     "is not the machine's; the command line's code runs on the machine",
+    "cache_from_dir": "a directory store handed over as a directory: a function cannot read "
+    "this machine's paths (the command line takes the path in --cache-from)",
 }
 
 
@@ -135,7 +137,12 @@ def test_the_builders_inputs_are_the_build_inputs() -> None:
     from ci.images.inputs import BuildInputs
 
     names = [field.name for field in fields(BuildInputs)]
-    assert names == [*(spec.name for spec in BUILD_INPUTS), "credentials", "local_registries"]
+    assert names == [
+        *(spec.name for spec in BUILD_INPUTS),
+        "cache_from_dir",
+        "credentials",
+        "local_registries",
+    ]
 
 
 def test_commands_without_a_module_function_are_the_machines_own() -> None:

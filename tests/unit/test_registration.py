@@ -80,6 +80,9 @@ def test_constructor_takes_the_source_and_base_images_with_defaults() -> None:
         "allow_ovs_version_mismatch",
         "base_registry",
         "iptables_wrapper_source",
+        "cache_from",
+        "cache_to",
+        "cache_from_dir",
         "local_registries",
     ]
     assert all(parameter.doc for parameter in parameters.values())

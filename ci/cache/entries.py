@@ -1,0 +1,291 @@
+"""Restoring the Go cache from a store before a build or a test run, saving it after.
+
+Nothing here can make an output wrong: an entry is used only when its image says it is one
+for this Go and this platform, and a tarball only when its sha256 is the one written beside
+it; anything else is one warning line and a cold build. Go itself keys every entry by what
+it was computed from, so an entry of another go.sum only misses where the code changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagger
+from dagger import dag
+
+from ci.cache.volumes import GoCacheVolumes
+from ci.core.errors import first_line
+from ci.core.go_cache import (
+    BUILD_DIR,
+    MODULE_DIR,
+    STAMP,
+    CacheStore,
+    DirectoryStore,
+    GoCacheKey,
+    RegistryStore,
+    mismatch,
+    newest_with_prefix,
+    sha256_text,
+)
+from ci.core.platforms import Platform
+from ci.images.golang import GO_BUILD_CACHE, GO_MOD_CACHE, SOURCE_DIR, go_builder
+from ci.images.inputs import Credential, authenticated
+
+# An exec's view of the entry it writes, before it becomes an image.
+OUT = "/antrea-ci-go-cache"
+# Files Go used or wrote since the restore are newer than this (entries are stamped STAMP).
+USED_SINCE = STAMP + 86400
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+async def cache_key(
+    go_image: str, go_image_digest: str, engine: Platform, source: dagger.Directory
+) -> GoCacheKey:
+    """The key of the entry a build of this source by this Go image on this engine uses."""
+    version = await dag.container().from_(go_image).with_exec(["go", "env", "GOVERSION"]).stdout()
+    go_sum = await source.file("go.sum").contents() if "go.sum" in await source.entries() else ""
+    return GoCacheKey(
+        go_version=version.strip(),
+        go_image_digest=go_image_digest.rpartition("@")[2],
+        platform=engine,
+        go_sum=sha256_text(go_sum),
+    )
+
+
+def _save_script(nonce: str) -> str:
+    """The shell script that copies what of the caches the last build and test run used
+    into OUT (build cache: files newer than the stamp; module cache: the modules the tree
+    needs), stamps every file, and prints the sizes."""
+    return f"""
+# {nonce}: a save reads the volumes as they are now, never a cached copy of them.
+mkdir -p {OUT}{MODULE_DIR} {OUT}{BUILD_DIR}
+cd {GO_BUILD_CACHE}
+find . -type f -newermt @{USED_SINCE} > /tmp/build-files
+tar -cf - -T /tmp/build-files | tar -xf - -C {OUT}{BUILD_DIR}
+cd {SOURCE_DIR}
+go mod download -json | grep -oE '"(Info|GoMod|Zip|Dir)": "[^"]*"' | cut -d'"' -f4 \\
+    > /tmp/module-paths
+sed -n 's/\\.zip$/.ziphash/p' /tmp/module-paths > /tmp/zip-hashes
+cd {GO_MOD_CACHE}
+cat /tmp/module-paths /tmp/zip-hashes | sed 's|^{GO_MOD_CACHE}/||' | while read -r path; do
+    if [ -e "$path" ]; then echo "$path"; fi
+done > /tmp/module-files
+tar -cf - -T /tmp/module-files | tar -xf - -C {OUT}{MODULE_DIR}
+find {OUT} -exec touch -h -d @{STAMP} {{}} +
+echo "$(du -sb {OUT}{MODULE_DIR} | cut -f1) $(du -sb {OUT}{BUILD_DIR} | cut -f1)"
+"""
+
+
+@dataclass(frozen=True)
+class GoCache:
+    """Restores and saves Go cache entries with the credentials of the registries they are
+    in; says what it did through `say`, one line each."""
+
+    tool_image: str  # an image with sh, tar, find and sha256sum (the Go image)
+    credentials: Sequence[Credential] = ()
+    say: Callable[[str], None] = _to_stderr
+
+    def warn(self, text: str) -> None:
+        self.say(f"warning: go cache: {text}: building without it")
+
+    async def restore(
+        self,
+        key: GoCacheKey,
+        store: CacheStore | None = None,
+        directory: dagger.Directory | None = None,
+    ) -> GoCacheVolumes:
+        """Volumes seeded from the store's entry for the key (or the newest of its prefix);
+        empty ones, with a warning, when there is none or it does not fit."""
+        started = time.monotonic()
+        found: tuple[dagger.Container, str] | None
+        if isinstance(store, RegistryStore):
+            found = await self._from_registry(store, key)
+        elif isinstance(store, DirectoryStore):
+            found = await self._from_directory(
+                str(store),
+                dag.host().directory(str(store.path), include=["*.json"]),
+                lambda name: dag.host().file(str(store.path / name)),
+                key,
+            )
+        elif directory is not None:
+            found = await self._from_directory(
+                "the directory given", directory, directory.file, key
+            )
+        else:
+            return GoCacheVolumes.empty()
+        if found is None:
+            return GoCacheVolumes.empty()
+        entry, where = found
+        labels = {await label.name(): await label.value() for label in await entry.labels()}
+        reason = mismatch(labels, key)
+        if reason:
+            self.warn(f"{where} does not fit: {reason}")
+            return GoCacheVolumes.empty()
+        volumes = GoCacheVolumes.seeded(entry)
+        try:
+            await entry.directory(BUILD_DIR).entries()
+        except dagger.QueryError as error:
+            self.warn(f"{where} cannot be read ({first_line(str(error))})")
+            return GoCacheVolumes.empty()
+        other_sum = labels.get("org.antrea-ci.go-cache.go-sum") != key.go_sum
+        how = " (another go.sum: the newest entry of this Go and platform)" if other_sum else ""
+        self.say(f"go cache: restored {where}{how} in {time.monotonic() - started:.1f}s")
+        return volumes
+
+    async def _from_registry(
+        self, store: RegistryStore, key: GoCacheKey
+    ) -> tuple[dagger.Container, str] | None:
+        repository = store.repository
+        for tag in (key.name, key.prefix):
+            reference = repository.tagged(tag)
+            image = authenticated(
+                dag.container(platform=dagger.Platform(str(key.platform))),
+                self.credentials,
+                repository.registry,
+            ).from_(reference)
+            try:
+                await image.sync()
+            except dagger.QueryError as error:
+                reason = first_line(str(error))
+                if not any(w in reason.lower() for w in ("not found", "manifest unknown", "404")):
+                    self.warn(f"{reference} cannot be read ({reason})")
+                    return None
+                continue
+            return image, reference
+        self.warn(f"{store} holds no entry {key.name} nor {key.prefix}")
+        return None
+
+    async def _from_directory(
+        self,
+        where: str,
+        listing: dagger.Directory,
+        file_of: Callable[[str], dagger.File],
+        key: GoCacheKey,
+    ) -> tuple[dagger.Container, str] | None:
+        """The newest whole entry of the key (else of its prefix) in a directory store,
+        once its tarball's sha256 is the one its description gives."""
+        described: dict[str, dict[str, object]] = {}
+        try:
+            names = [name for name in await listing.entries() if name.endswith(".json")]
+        except dagger.QueryError as error:
+            self.warn(f"{where} cannot be read ({first_line(str(error))})")
+            return None
+        for name in names:
+            try:
+                described[name] = json.loads(await listing.file(name).contents())
+            except (dagger.QueryError, json.JSONDecodeError):
+                continue
+        saved = [
+            (str(d.get("name", "")), float(str(d.get("saved", 0)))) for d in described.values()
+        ]
+        exact = [s for s in saved if s[0] == key.name]
+        chosen = (
+            max(exact, key=lambda s: s[1])[0] if exact else newest_with_prefix(saved, key.prefix)
+        )
+        if chosen is None:
+            self.warn(f"{where} holds no entry {key.name} nor one of {key.prefix}")
+            return None
+        description = max(
+            (d for d in described.values() if d.get("name") == chosen),
+            key=lambda d: float(str(d.get("saved", 0))),
+        )
+        tarball = str(description.get("tarball", ""))
+        label = f"{where}/{tarball}"
+        file = file_of(tarball)
+        try:
+            checked = await (
+                dag.container()
+                .from_(self.tool_image)
+                .with_mounted_file("/entry.tar", file)
+                .with_exec(["sha256sum", "/entry.tar"])
+                .stdout()
+            )
+        except dagger.QueryError as error:
+            self.warn(f"{label} cannot be read ({first_line(str(error))})")
+            return None
+        if checked.split()[0] != description.get("sha256"):
+            self.warn(f"{label} is not what was saved (its sha256 differs: truncated or corrupt)")
+            return None
+        return dag.container(platform=dagger.Platform(str(key.platform))).import_(file), label
+
+    async def save(
+        self,
+        key: GoCacheKey,
+        volumes: GoCacheVolumes,
+        source: dagger.Directory,
+        store: CacheStore,
+    ) -> None:
+        """Save what of the volumes the last build and test run used as the key's entry:
+        pushed under its name, then as its prefix's newest (a registry), or written beside
+        the store's other entries and described last (a directory): an interrupted save
+        leaves the previous entry as it was."""
+        started = time.monotonic()
+        copied = (
+            go_builder(self.tool_image, volumes)
+            .with_mounted_directory(SOURCE_DIR, source)
+            .with_exec(["sh", "-ec", _save_script(uuid.uuid4().hex)])
+        )
+        module_bytes, build_bytes = (int(n) for n in (await copied.stdout()).split()[-2:])
+        entry = (
+            dag.container(platform=dagger.Platform(str(key.platform)))
+            .with_directory(MODULE_DIR, copied.directory(f"{OUT}{MODULE_DIR}"))
+            .with_directory(BUILD_DIR, copied.directory(f"{OUT}{BUILD_DIR}"))
+        )
+        for name, value in key.labels().items():
+            entry = entry.with_label(name, value)
+        zstd = dagger.ImageLayerCompression.Zstd
+        if isinstance(store, RegistryStore):
+            repository = store.repository
+            entry = authenticated(entry, self.credentials, repository.registry)
+            for tag in (key.name, key.prefix):
+                await entry.publish(repository.tagged(tag), forced_compression=zstd)
+            where, packed = f"{repository.tagged(key.name)}", ""
+        else:
+            tarball = await self._write(store, key, entry)
+            where, packed = str(tarball), f", {tarball.stat().st_size / 2**20:.0f} MiB packed"
+        self.say(
+            f"go cache: saved {where}: modules {module_bytes / 2**20:.0f} MiB, build cache "
+            f"{build_bytes / 2**20:.0f} MiB{packed}, in {time.monotonic() - started:.1f}s"
+        )
+
+    @staticmethod
+    async def _write(store: DirectoryStore, key: GoCacheKey, entry: dagger.Container) -> Path:
+        """The entry as NAME-TIME.tar and its description NAME-TIME.json, each written under
+        a temporary name and renamed into place, the description last; older entries of
+        the same name removed after. Returns the tarball."""
+        store.path.mkdir(parents=True, exist_ok=True)
+        saved = time.time()
+        stem = f"{key.name}-{int(saved)}"
+        temporary = store.path / f".{stem}-{uuid.uuid4().hex[:8]}"
+        tarball = store.path / f"{stem}.tar"
+        await entry.export(f"{temporary}.tar", forced_compression=dagger.ImageLayerCompression.Zstd)
+        digest = hashlib.sha256()
+        with open(f"{temporary}.tar", "rb") as written:
+            for block in iter(lambda: written.read(1 << 20), b""):
+                digest.update(block)
+        os.replace(f"{temporary}.tar", tarball)
+        description = {
+            "name": key.name,
+            "tarball": tarball.name,
+            "sha256": digest.hexdigest(),
+            "size": tarball.stat().st_size,
+            "saved": saved,
+        }
+        Path(f"{temporary}.json").write_text(json.dumps(description, indent=2) + "\n")
+        os.replace(f"{temporary}.json", store.path / f"{stem}.json")
+        for older in store.path.glob(f"{key.name}-*.json"):
+            if older.name != f"{stem}.json":
+                older.unlink(missing_ok=True)
+                older.with_suffix(".tar").unlink(missing_ok=True)
+        return tarball
