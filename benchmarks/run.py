@@ -25,6 +25,7 @@ from benchmarks.sections import build as build_section
 from benchmarks.sections import cache as cache_section
 from benchmarks.sections import faults as faults_section
 from benchmarks.sections import go as go_section
+from benchmarks.sections import go_cache as go_cache_section
 from benchmarks.sections import module as module_section
 from benchmarks.sections import platforms as platforms_section
 from benchmarks.sections import qemu as qemu_section
@@ -51,6 +52,7 @@ SECTIONS = (
     "cache",
     "module",
     "qemu",
+    "go-cache",
 )
 
 
@@ -96,8 +98,9 @@ def main(
             "release (7. every image from the tarball, arm64 emulated, sizes), faults (8. "
             "release flows under the fault proxy, RUNS seeds per flow), cache (9. the CLI's "
             "build again, and after an engine restart), module (10. the module front's cost), "
-            "qemu (11. section 1's go build on the host, no engine: QEMU's own cost); "
-            "repeatable."
+            "qemu (11. section 1's go build on the host, no engine: QEMU's own cost), "
+            "go-cache (12. new runners with the Go cache restored; restarts the engine with no "
+            "state); repeatable."
         ),
     ] = None,
     write: Annotated[
@@ -151,6 +154,8 @@ def main(
                 await cache_section.measure(bench, runs)
             if "module" in chosen:
                 await module_section.measure(bench, runs)
+            if "go-cache" in chosen:
+                await go_cache_section.measure(bench, runs)
             if "faults" in chosen:
                 campaign.append(await faults_section.measure(bench, runs))
             async with engine_connection():

@@ -1,0 +1,166 @@
+"""12. The portable Go cache on new runners: an engine with no state, the base images from
+the registry, Go's work restored from a directory store (what actions/cache keeps)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+from benchmarks.common import CHANGED_FILE, Bench, code_change, timed
+from benchmarks.figures import Comparison
+from ci.core.catalog import RELEASED
+from ci.core.go_cache import DirectoryStore
+from ci.core.platforms import parse_platform
+from ci.images.builder import ImageBuilder
+from ci.release.release import Release
+from ci.testing.unit_tests import TestSelection, UnitTestRunner
+from tests.support.testbed import REPO_ROOT, engine_container
+
+# The package whose unit tests run after one of its files changed, and that file.
+TEST_PACKAGE = "./pkg/util/ip"
+TEST_FILE = "pkg/util/ip/ip.go"
+_SAID = re.compile(r"go cache: (restored|saved) .* in ([0-9.]+)s")
+_SIZES = re.compile(r"modules (\d+) MiB, build cache (\d+) MiB, (\d+) MiB packed")
+
+
+def new_runner() -> None:
+    """The test bed's engine again with no state: its container and state volume removed,
+    then started by tests/engine/up (as a hosted runner's job starts)."""
+    name = engine_container()
+    subprocess.run(["docker", "rm", "-f", name], check=True, capture_output=True)
+    subprocess.run(
+        ["docker", "volume", "rm", "-f", f"{name}-state"], check=True, capture_output=True
+    )
+    subprocess.run([str(REPO_ROOT / "tests/engine/up")], check=True, stdout=subprocess.DEVNULL)
+
+
+class Said(contextlib.AbstractContextManager["Said"]):
+    """What the Go cache said on stderr while a step ran (stderr still shows it)."""
+
+    def __init__(self) -> None:
+        self.text = io.StringIO()
+        self._redirect = contextlib.redirect_stderr(self.text)
+
+    def __enter__(self) -> Said:
+        self._redirect.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._redirect.__exit__(None, None, None)
+        sys.stderr.write(self.text.getvalue())
+
+    def seconds(self, what: str) -> float:
+        """The time the cache said it took to restore or save."""
+        found = [float(m.group(2)) for m in _SAID.finditer(self.text.getvalue()) if m[1] == what]
+        if not found:
+            raise SystemExit(f"benchmark: the Go cache did not say it {what} anything")
+        return found[-1]
+
+    def sizes(self) -> tuple[int, int, int]:
+        match = _SIZES.search(self.text.getvalue())
+        if match is None:
+            raise SystemExit("benchmark: the Go cache did not say the sizes it saved")
+        return int(match[1]), int(match[2]), int(match[3])
+
+
+async def measure(bench: Bench, runs: int) -> None:
+    """(a) cold; (b) new runner, cache restored, no change; (c) the same, one Go file
+    changed; (d) warm engine, the same kind of change; (e) the unit tests of one package
+    after a file of it changed, new runner with the cache restored against cold. The
+    platform is the bench's (linux/arm64 for issue 28's targets)."""
+    name = bench.platform
+    target = parse_platform(name)
+    figures = {
+        "a": bench.figure(f"(a) build {name}, new runner, no Go cache (cold)"),
+        "b": bench.figure(f"(b) build {name}, new runner, Go cache restored, no change"),
+        "c": bench.figure(f"(c) build {name}, new runner, Go cache restored, one Go file changed"),
+        "d": bench.figure(f"(d) build {name}, warm engine, one Go file changed"),
+        "e_cold": bench.figure(f"(e) unit tests {TEST_PACKAGE} on {name}, one file changed, cold"),
+        "e": bench.figure(
+            f"(e) unit tests {TEST_PACKAGE} on {name}, one file changed, new runner, restored"
+        ),
+    }
+    restore = bench.figure("restore of the Go cache (directory store), new runner")
+    save = bench.figure("save of the Go cache (directory store)")
+    sizes = {
+        label: bench.figure(f"Go cache entry, {label}", "MiB")
+        for label in ("module cache", "build cache", "packed")
+    }
+    with tempfile.TemporaryDirectory(prefix="antrea-ci-go-cache-") as scratch:
+        store = DirectoryStore(Path(scratch) / "store")
+        bases = f"{bench.testbed.registry}/benchmark-go-cache-bases-{uuid.uuid4().hex[:8]}"
+        new_runner()
+        await timed(lambda: Release(bench.builder()).publish_base(bases, [target], True))
+
+        def builder(
+            cache_from: DirectoryStore | None = None, cache_to: DirectoryStore | None = None
+        ) -> ImageBuilder:
+            inputs = bench.builder(bases).inputs
+            return ImageBuilder(replace(inputs, cache_from=cache_from, cache_to=cache_to))
+
+        async def build(cache_from: DirectoryStore | None = None) -> None:
+            images = await builder(cache_from).build(target)
+            for image in RELEASED:
+                await getattr(images, image).sync()
+
+        async def build_then_save() -> None:
+            """(a): the cold build timed alone, then its Go cache saved."""
+            saving = builder(cache_to=store)
+            started = time.monotonic()
+            plan = await saving.plan()
+            images = await saving.images(await saving.platform_plan(plan, target, True))
+            for image in RELEASED:
+                await getattr(images, image).sync()
+            bench.add(figures["a"], time.monotonic() - started)
+            await saving.save_go_cache(plan)
+
+        def change(path: str) -> None:
+            changed = bench.tree / path
+            changed.write_text(code_change(changed.read_text()))
+
+        for _ in range(runs):
+            new_runner()
+            with Said() as said:
+                await timed(build_then_save)
+            bench.add(save, said.seconds("saved"))
+            for label, size in zip(sizes, said.sizes(), strict=True):
+                bench.add(sizes[label], size)
+            new_runner()
+            with Said() as said:
+                bench.add(figures["b"], await timed(lambda: build(cache_from=store)))
+            bench.add(restore, said.seconds("restored"))
+            new_runner()
+            change(CHANGED_FILE)
+            bench.add(figures["c"], await timed(lambda: build(cache_from=store)))
+            change(CHANGED_FILE)
+            bench.add(figures["d"], await timed(lambda: build(cache_from=store)))
+
+            async def unit_tests(
+                cache_from: DirectoryStore | None = None, cache_to: DirectoryStore | None = None
+            ) -> None:
+                runner = UnitTestRunner(builder(cache_from, cache_to))
+                outcome = await runner.run(target, TestSelection((TEST_PACKAGE,)))
+                print(f"{name}: {outcome.summary}", file=sys.stderr)
+
+            new_runner()
+            await timed(lambda: unit_tests(cache_to=store))
+            change(TEST_FILE)
+            new_runner()
+            bench.add(figures["e_cold"], await timed(unit_tests))
+            change(TEST_FILE)
+            new_runner()
+            bench.add(figures["e"], await timed(lambda: unit_tests(cache_from=store)))
+    bench.comparisons += [
+        Comparison("restored cache against cold, one Go file changed", figures["a"], figures["c"]),
+        Comparison("restored cache against a warm engine", figures["c"], figures["d"]),
+        Comparison("restored cache against cold, no change", figures["a"], figures["b"]),
+        Comparison("unit tests, restored against cold", figures["e_cold"], figures["e"]),
+    ]
