@@ -263,7 +263,8 @@ class GoCache:
     async def _write(store: DirectoryStore, key: GoCacheKey, entry: dagger.Container) -> Path:
         """The entry as NAME-TIME.tar and its description NAME-TIME.json, each written under
         a temporary name and renamed into place, the description last; older entries of
-        the same name removed after. Returns the tarball."""
+        the same Go and platform removed after (a store holds one entry of each). Returns
+        the tarball."""
         store.path.mkdir(parents=True, exist_ok=True)
         saved = time.time()
         stem = f"{key.name}-{int(saved)}"
@@ -284,7 +285,7 @@ class GoCache:
         }
         Path(f"{temporary}.json").write_text(json.dumps(description, indent=2) + "\n")
         os.replace(f"{temporary}.json", store.path / f"{stem}.json")
-        for older in store.path.glob(f"{key.name}-*.json"):
+        for older in store.path.glob(f"{key.prefix}-*.json"):
             if older.name != f"{stem}.json":
                 older.unlink(missing_ok=True)
                 older.with_suffix(".tar").unlink(missing_ok=True)

@@ -197,3 +197,40 @@ def test_pull_request_builds_are_compared_with_mains_timings() -> None:
     uploaded = next(s for s in steps if "upload-artifact" in s.get("uses", ""))["with"]["name"]
     downloaded = next(s for s in steps if s.get("id") == "baseline")["env"]["ARTIFACT"]
     assert uploaded == downloaded == "timings-build-${{ matrix.slug }}"
+
+
+def _saves_the_go_cache(step: dict[str, Any]) -> bool:
+    text = step.get("run", "") + str(step.get("with", {}).get("args", ""))
+    return "actions/cache/save" in step.get("uses", "") or "--cache-to" in text
+
+
+def test_only_pushes_to_main_and_releases_save_the_go_cache() -> None:
+    """A pull request, a fork's included, restores the Go cache and never writes it: every
+    save is a step that runs on pushes to main only, or in a workflow no pull request
+    starts; and no job a pull request starts may write packages."""
+    main_only = "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+    saves = 0
+    for name, job_id, job in _jobs():
+        workflow = _workflows()[name]
+        by_pull_request = "pull_request" in _triggers(workflow)
+        if by_pull_request:
+            permissions = {**workflow.get("permissions", {}), **job.get("permissions", {})}
+            assert "write" not in permissions.values(), f"{name} {job_id}"
+        for step in job.get("steps", []):
+            if not _saves_the_go_cache(step):
+                continue
+            saves += 1
+            where = f"{name} {job_id} {step.get('name', step.get('uses'))}"
+            if "uses" in step and "actions/cache/save" in step["uses"]:
+                assert main_only in step["if"], where
+            elif by_pull_request:
+                assert 'if [[ $SAVE_GO_CACHE == true ]]; then save=(--cache-to' in step["run"]
+                assert workflow["env"]["SAVE_GO_CACHE"] == "${{ " + main_only + " }}", where
+    assert saves >= 5
+    restores = [
+        step
+        for _, _, job in _jobs()
+        for step in job.get("steps", [])
+        if "actions/cache/restore" in step.get("uses", "")
+    ]
+    assert restores and all("restore-keys" in step["with"] for step in restores)
