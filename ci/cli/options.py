@@ -22,7 +22,7 @@ from ci.core.inputs import BUILD_INPUTS, Input, Kind
 from ci.core.platforms import Platform, PlatformError, parse_platform
 from ci.core.references import ImageReferenceError, check_tag, parse_repository
 from ci.images.inputs import BuildInputs
-from ci.images.source import UPLOAD_EXCLUDES
+from ci.images.source import UPLOAD_EXCLUDES, without_unread
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
@@ -100,8 +100,11 @@ def to_build_inputs(values: dict[str, Any]) -> BuildInputs:
     for spec in BUILD_INPUTS:
         value = values.get(spec.name, spec.default)
         if spec.kind == Kind.DIRECTORY and value is not None:
-            exclude = UPLOAD_EXCLUDES if spec.name == "source" else []
-            value = host.directory(str(value), exclude=exclude)
+            if spec.name == "source":
+                # Keyed by content as the module keys it: both fronts share the cache.
+                value = without_unread(host.directory(str(value), exclude=UPLOAD_EXCLUDES))
+            else:
+                value = host.directory(str(value))
         elif spec.kind == Kind.FILE and value is not None:
             value = host.file(str(value))
         elif spec.kind == Kind.STORE:

@@ -105,7 +105,11 @@ async def engine_connection(record: EngineRecord | None = None) -> AsyncIterator
     log: TextIO | None = None
     if read or verbose:
         log = cast(TextIO, SessionLog(record or EngineRecord(), verbose))
-    lost: BaseException | None = None
+    # What the body raised is kept from the SDK's session, which would take a ValueError
+    # (a bad input) thrown into it for its own failure to start, and raised once the
+    # session ended; a lost engine is raised rather than the session's death that follows.
+    failure: BaseException | None = None
+    lost = False
     try:
         async with contextlib.AsyncExitStack() as session:
             with _silent_unless(read or verbose):
@@ -114,11 +118,12 @@ async def engine_connection(record: EngineRecord | None = None) -> AsyncIterator
             try:
                 yield
             except BaseException as error:
-                if any(lost_engine_reason(leaf) for leaf in leaves(error)):
-                    lost = error
+                failure = error
+                lost = any(lost_engine_reason(leaf) for leaf in leaves(error))
+                if lost:
                     end_sessions()
-                raise
     except dagger.SessionError:
-        if lost is None:
+        if not lost:
             raise
-        raise lost from lost.__cause__
+    if failure is not None:
+        raise failure

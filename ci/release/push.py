@@ -145,7 +145,7 @@ async def current_tags(
     held: dict[str, str | None] = {}
     for image in images:
         client = clients[image.registry]
-        with _publish_errors(image, credentials):
+        with _publish_errors(image, credentials, "reading the tags of"):
             for tag in tags:
                 held[image.tagged(tag)] = await client.tag_digest(image, tag)
     return held
@@ -159,7 +159,7 @@ async def require_push_rights(
     """PublishError naming the first image the credentials may not push to: a read-only
     token is refused before anything is written anywhere."""
     for image in sorted(set(images), key=str):
-        with _publish_errors(image, credentials):
+        with _publish_errors(image, credentials, "checking the right to push to"):
             await clients[image.registry].check_push(image)
 
 
@@ -202,14 +202,16 @@ async def write_indexes(
     """
     plans: dict[str, tuple[Repository, list[Descriptor]]] = {}
     updates: list[TagUpdate] = []
-    held = await current_tags(clients, images, tags, credentials)
+    indexes: dict[Repository, list[Descriptor]] = {}
     for image in images:
         client = clients[image.registry]
-        with _publish_errors(image, credentials):
-            entries = [
+        with _publish_errors(image, credentials, "merging"):
+            indexes[image] = [
                 await client.platform_manifest(image, tag, platform)
                 for platform, tag in sorted(per_arch_tags.items())
             ]
+    held = await current_tags(clients, images, tags, credentials)
+    for image, entries in indexes.items():
         digest = digest_of(index_document(entries))
         for tag in tags:
             reference = image.tagged(tag)
@@ -221,16 +223,19 @@ async def write_indexes(
         print(line, file=sys.stderr, flush=True)
     for update in pending:
         image, entries = plans[update.reference]
-        with _publish_errors(image, credentials):
+        with _publish_errors(image, credentials, "merging"):
             await clients[image.registry].put_index(image, update.tag, entries)
     return [f"{update.reference}@{update.digest}" for update in updates]
 
 
 @contextmanager
-def _publish_errors(image: Repository, credentials: Sequence[Credential]) -> Iterator[None]:
+def _publish_errors(
+    image: Repository, credentials: Sequence[Credential], doing: str
+) -> Iterator[None]:
+    """A registry's failure as a PublishError: `DOING IMAGE failed: why`."""
     try:
         yield
     except RegistryError as error:
         if error.refused:
             raise _refusal(image, str(image), credentials) from None
-        raise PublishError(f"merging {image} failed: {error}") from None
+        raise PublishError(f"{doing} {image} failed: {error}") from None

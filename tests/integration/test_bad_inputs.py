@@ -147,7 +147,7 @@ ROWS = [
     ),
     Row(
         "an unreachable registry",
-        "error: pushing 127.0.0.1:9/nowhere/antrea-agent-ubuntu:v2.7.0-amd64 failed",
+        "error: reading the tags of 127.0.0.1:9/nowhere/antrea-agent-ubuntu failed",
         1,
         lambda inputs: inputs.publish_arch("127.0.0.1:9/nowhere"),
     ),

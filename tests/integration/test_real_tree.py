@@ -44,7 +44,7 @@ async def test_a_tree_without_git_is_versioned_as_antrea_prints_it(
 async def test_unit_tests_of_the_real_tree_pass(
     engine: OfflineTestBed, tree: Path, platform: str, race: str
 ) -> None:
-    outcome = await antrea(engine, tree).unit_test_outcome(platform, PACKAGES, race=race)
+    outcome = await antrea(engine, tree).test_report(platform, PACKAGES, race=race)
     print(f"\n{platform}: {outcome.summary} (compiled on {outcome.compiled_on})")
     assert outcome.failed == 0 and not outcome.failed_packages, outcome.failures()
     assert outcome.passed > 10

@@ -224,7 +224,7 @@ def test_only_pushes_to_main_and_releases_save_the_go_cache() -> None:
             if "uses" in step and "actions/cache/save" in step["uses"]:
                 assert main_only in step["if"], where
             elif by_pull_request:
-                assert 'if [[ $SAVE_GO_CACHE == true ]]; then save=(--cache-to' in step["run"]
+                assert "if [[ $SAVE_GO_CACHE == true ]]; then save=(--cache-to" in step["run"]
                 assert workflow["env"]["SAVE_GO_CACHE"] == "${{ " + main_only + " }}", where
     assert saves >= 5
     restores = [
