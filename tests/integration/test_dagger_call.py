@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import tarfile
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -206,6 +207,42 @@ async def test_publish_refuses_to_move_a_release_then_moves_it_with_overwrite(
     assert moved.returncode == 0, moved.stderr
     after = held(namespace, "v9.3.0", "linux/amd64")
     assert set(after) == set(before) and not set(after.values()) & set(before.values())
+
+
+def test_build_saves_and_restores_the_go_cache_through_a_registry(
+    testbed: OfflineTestBed, tmp_path: Path
+) -> None:
+    """The module front's Go cache: saved beside the images after the build, restored by
+    the next call into new volumes; the same agent image either way. A directory given as
+    --cache-from is refused, saying what to give instead."""
+    options = offline_options(testbed, antrea_checkout(tmp_path), ovs_tarball(tmp_path))
+    repository = f"{testbed.registry}/dagger-call-go-cache-{uuid.uuid4().hex[:8]}"
+    agents: list[str] = []
+    for cache in (["--cache-to", repository], ["--cache-from", repository]):
+        agent = tmp_path / f"agent-{len(agents)}.tar"
+        call = ["call", *options, *cache, "build", "--platform", "linux/amd64", "agent"]
+        done = dagger(*call, "export", "--path", str(agent))
+        assert done.returncode == 0, done.stderr
+        agents.append(manifest_digest(agent))
+        if cache[0] == "--cache-from":
+            assert "warning: go cache" not in done.stdout + done.stderr
+    assert agents[0] == agents[1]
+    tags = json.loads(
+        urllib.request.urlopen(f"http://{repository.replace('/', '/v2/', 1)}/tags/list").read()
+    )
+    assert len(tags["tags"]) == 2  # the entry's name and its prefix's newest
+    refused = dagger(
+        "call",
+        *options,
+        "--cache-from",
+        str(tmp_path),
+        "build",
+        "--platform",
+        "linux/amd64",
+        "platform",
+    )
+    assert refused.returncode != 0
+    assert "--cache-from-dir" in refused.stdout + refused.stderr
 
 
 # What `dagger check -l` lists: this repository's check and, by the name the CI matrix
