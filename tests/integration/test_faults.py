@@ -353,13 +353,40 @@ async def test_dagger_publish_gets_over_503s_and_cut_uploads(
             )
         )
     assert proxy.stats.faults > 0, proxy.stats.log
-    assert all(line.startswith(f"retrying push of {proxy.address}/{path}:v1") for line in retries)
+    # Some faults the engine gets over by itself (a cut upload is sent again), others fail
+    # the push, which is retried: test_a_push_the_engine_gives_up_on_is_retried shows those.
     digest = published.rpartition("@")[2]
     direct = f"{engine.registry}/{path}"
     assert exists(f"{direct}@{digest}")
     document = manifest(f"{direct}:v1")
     assert index_digest(f"{direct}:v1") == digest
     assert document["layers"], document
+
+
+async def test_a_push_the_engine_gives_up_on_is_retried_saying_so(
+    engine: OfflineTestBed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The first eight requests answered 503: the engine tries each blob's HEAD twice, then
+    gives up; the push is retried, one line per retry naming what it pushes, and the image
+    arrives."""
+    path = f"faults/dagger-retried-{uuid.uuid4().hex[:8]}"
+    platform = parse_platform("linux/amd64")
+    image = (
+        dag.container(platform=dagger.Platform(str(platform)))
+        .from_(engine.distro_image)
+        .with_new_file("/etc/fault-proxy", f"retried {uuid.uuid4().hex}\n")
+    )
+    faults = Faults(error_share=1.0, error_statuses=(503,), max_faults=8)
+    proxy = FaultProxy(engine.registry, faults, 1, 500, 300)
+    async with asyncio.timeout(300), proxy:
+        published = await push({platform: image}, Repository(proxy.address, path), "v1", [])
+    retries = retry_lines(capsys.readouterr().err)
+    assert proxy.stats.faults == 8
+    assert 1 <= len(retries) <= 4, retries
+    for line in retries:
+        assert line.startswith(f"retrying push of {proxy.address}/{path}:v1 (attempt "), line
+        assert "503 Service Unavailable" in line
+    assert exists(f"{engine.registry}/{path}@{published.rpartition('@')[2]}")
 
 
 async def test_dagger_publish_refused_is_reported_at_once_without_retries(
