@@ -111,6 +111,9 @@ class GoCache:
         found: tuple[dagger.Container, str] | None
         if isinstance(store, RegistryStore):
             found = await self._from_registry(store, key)
+        elif isinstance(store, DirectoryStore) and not store.path.is_dir():
+            self.warn(f"{store} is not a directory yet (nothing was saved there)")
+            found = None
         elif isinstance(store, DirectoryStore):
             found = await self._from_directory(
                 str(store),
