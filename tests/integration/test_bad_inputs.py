@@ -146,7 +146,7 @@ ROWS = [
         lambda inputs: inputs.build(source=_uncompilable(inputs)),
     ),
     Row(
-        "an unreachable registry",
+        "an unreachable registry, before anything is pushed",
         "error: reading the tags of 127.0.0.1:9/nowhere/antrea-agent-ubuntu failed",
         1,
         lambda inputs: inputs.publish_arch("127.0.0.1:9/nowhere"),
