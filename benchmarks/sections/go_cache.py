@@ -83,6 +83,10 @@ async def measure(bench: Bench, runs: int) -> None:
         "b": bench.figure(f"(b) build {name}, new runner, Go cache restored, no change"),
         "c": bench.figure(f"(c) build {name}, new runner, Go cache restored, one Go file changed"),
         "d": bench.figure(f"(d) build {name}, warm engine, one Go file changed"),
+        "f": bench.figure(
+            f"(f) new runner: the tree read, the Go, distribution and base images pulled, "
+            f"nothing built ({name})"
+        ),
         "e_cold": bench.figure(f"(e) unit tests {TEST_PACKAGE} on {name}, one file changed, cold"),
         "e": bench.figure(
             f"(e) unit tests {TEST_PACKAGE} on {name}, one file changed, new runner, restored"
@@ -122,11 +126,20 @@ async def measure(bench: Bench, runs: int) -> None:
             bench.add(figures["a"], time.monotonic() - started)
             await saving.save_go_cache(plan)
 
+        async def pulls_only() -> None:
+            """What a new runner does before any Go: the plan (the tree read, the Go image
+            pulled), the distribution image and the base images pulled."""
+            pulling = builder()
+            plan = await pulling.plan()
+            await pulling.bases(await pulling.platform_plan(plan, target, True))
+
         def change(path: str) -> None:
             changed = bench.tree / path
             changed.write_text(code_change(changed.read_text()))
 
         for _ in range(runs):
+            new_runner()
+            bench.add(figures["f"], await timed(pulls_only))
             new_runner()
             with Said() as said:
                 await timed(build_then_save)
@@ -163,4 +176,5 @@ async def measure(bench: Bench, runs: int) -> None:
         Comparison("restored cache against a warm engine", figures["c"], figures["d"]),
         Comparison("restored cache against cold, no change", figures["a"], figures["b"]),
         Comparison("unit tests, restored against cold", figures["e_cold"], figures["e"]),
+        Comparison("a new runner's pulls in the restored build", figures["c"], figures["f"]),
     ]

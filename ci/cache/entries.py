@@ -64,26 +64,27 @@ async def cache_key(
 
 
 def _save_script(nonce: str) -> str:
-    """The shell script that copies what of the caches the last build and test run used
-    into OUT (build cache: files newer than the stamp; module cache: the modules the tree
-    needs), stamps every file, and prints the sizes."""
+    """The shell script that copies into OUT what of the caches the last build and test run
+    used (build cache: the files newer than the stamp; module cache: the extracted modules
+    of the tree's module graph and the metadata Go reads, not the zips Go made them from),
+    stamped as it copies, and prints the bytes copied of each."""
+    copy = f"tar -cf - --mtime=@{STAMP} --totals --null -T"
     return f"""
 # {nonce}: a save reads the volumes as they are now, never a cached copy of them.
 mkdir -p {OUT}{MODULE_DIR} {OUT}{BUILD_DIR}
 cd {GO_BUILD_CACHE}
-find . -type f -newermt @{USED_SINCE} > /tmp/build-files
-tar -cf - -T /tmp/build-files | tar -xf - -C {OUT}{BUILD_DIR}
+find . -type f -newermt @{USED_SINCE} -print0 > /tmp/build-files
+{copy} /tmp/build-files 2>/tmp/build-total | tar -xf - -C {OUT}{BUILD_DIR}
 cd {SOURCE_DIR}
-go mod download -json | grep -oE '"(Info|GoMod|Zip|Dir)": "[^"]*"' | cut -d'"' -f4 \\
-    > /tmp/module-paths
-sed -n 's/\\.zip$/.ziphash/p' /tmp/module-paths > /tmp/zip-hashes
+go list -m -f '{{{{.Dir}}}}' all | grep '^{GO_MOD_CACHE}/' | sed 's|^{GO_MOD_CACHE}/||' \
+    > /tmp/module-dirs || true
 cd {GO_MOD_CACHE}
-cat /tmp/module-paths /tmp/zip-hashes | sed 's|^{GO_MOD_CACHE}/||' | while read -r path; do
-    if [ -e "$path" ]; then echo "$path"; fi
-done > /tmp/module-files
-tar -cf - -T /tmp/module-files | tar -xf - -C {OUT}{MODULE_DIR}
-find {OUT} -exec touch -h -d @{STAMP} {{}} +
-echo "$(du -sb {OUT}{MODULE_DIR} | cut -f1) $(du -sb {OUT}{BUILD_DIR} | cut -f1)"
+{{ tr '\\n' '\\0' < /tmp/module-dirs
+  find cache/download -type f \\( -name '*.mod' -o -name '*.info' -o -name '*.ziphash' \\) \\
+      -print0 2>/dev/null || true; }} > /tmp/module-files
+{copy} /tmp/module-files 2>/tmp/module-total | tar -xf - -C {OUT}{MODULE_DIR}
+total() {{ sed -n 's/^Total bytes written: \\([0-9]*\\).*/\\1/p' "$1"; }}
+echo "$(total /tmp/module-total) $(total /tmp/build-total)"
 """
 
 
@@ -240,6 +241,8 @@ class GoCache:
             .with_exec(["sh", "-ec", _save_script(uuid.uuid4().hex)])
         )
         module_bytes, build_bytes = (int(n) for n in (await copied.stdout()).split()[-2:])
+        # Directory by directory: Dagger 0.21.8 exports a rootfs made of an exec's subdirectory
+        # with all of the exec's filesystem around it.
         entry = (
             dag.container(platform=dagger.Platform(str(key.platform)))
             .with_directory(MODULE_DIR, copied.directory(f"{OUT}{MODULE_DIR}"))
