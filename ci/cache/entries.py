@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -36,6 +35,7 @@ from ci.core.go_cache import (
     sha256_text,
 )
 from ci.core.platforms import Platform
+from ci.core.say import Say, to_stderr
 from ci.images.golang import GO_BUILD_CACHE, GO_MOD_CACHE, SOURCE_DIR, go_builder
 from ci.images.inputs import Credential, authenticated
 
@@ -43,10 +43,6 @@ from ci.images.inputs import Credential, authenticated
 OUT = "/antrea-ci-go-cache"
 # Files Go used or wrote since the restore are newer than this (entries are stamped STAMP).
 USED_SINCE = STAMP + 86400
-
-
-def _to_stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 async def cache_key(
@@ -95,7 +91,7 @@ class GoCache:
 
     tool_image: str  # an image with sh, tar, find and sha256sum (the Go image)
     credentials: Sequence[Credential] = ()
-    say: Callable[[str], None] = _to_stderr
+    say: Say = to_stderr
 
     def warn(self, text: str) -> None:
         self.say(f"warning: go cache: {text}: building without it")

@@ -7,11 +7,20 @@ from typing import Annotated, Any
 
 import typer
 
-from ci.cli.options import TimingsOption, build_inputs, option, platform_values, to_build_inputs
-from ci.cli.running import run, say, write_timings
+from ci.cli.options import (
+    SummaryOption,
+    TimingsOption,
+    build_inputs,
+    option,
+    platform_values,
+    to_build_inputs,
+)
+from ci.cli.running import Said, run, say, write_summary, write_timings
+from ci.core.catalog import IMAGE_NAMES
 from ci.core.inputs import PLATFORMS, SURICATA
 from ci.core.platforms import Platform
-from ci.core.timings import StageTimes
+from ci.core.summary import RunSummary, tarball_facts
+from ci.core.timings import StageTimes, image_tarball_name
 from ci.engine.record import EngineRecord
 from ci.engine.session import engine_connection
 from ci.images.builder import ImageBuilder
@@ -33,6 +42,7 @@ def build(
         ),
     ] = False,
     timings: TimingsOption = None,
+    summary: SummaryOption = None,
 ) -> None:
     """Build every image for each platform, concurrently, into OCI tarballs."""
     chosen = platform_values(platforms)
@@ -44,11 +54,12 @@ def build(
         )
     times = StageTimes("build")
     record = EngineRecord()
+    said = Said()
 
     async def main() -> None:
         async with engine_connection(record):
-            builder = ImageBuilder(to_build_inputs(inputs))
-            await LocalBuild(builder, output, times, suricata, load, say).run(targets)
+            builder = ImageBuilder(to_build_inputs(inputs), said)
+            await LocalBuild(builder, output, times, suricata, load, said).run(targets)
 
     run(main)
     times.engine = record.as_dict()
@@ -56,3 +67,12 @@ def build(
     print(f"OCI tarballs in {output}")
     say(record.summary())
     write_timings(times, timings)
+    built = list(dict.fromkeys(r.platform for r in times.records))
+    report = RunSummary(f"antrea-ci build {', '.join(built)}", times)
+    report.images = [
+        tarball_facts(image, platform, output / image_tarball_name(image, platform))
+        for platform in built
+        for image in IMAGE_NAMES.values()
+    ]
+    report.notes = ["versions: " + "; ".join(times.versions), record.summary(), *said.notes()]
+    write_summary(report, summary)

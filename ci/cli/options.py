@@ -176,6 +176,14 @@ def read_password(kind: str, where: str) -> str:
         ) from None
 
 
+SummaryOption = Annotated[
+    Path | None,
+    typer.Option(
+        envvar="GITHUB_STEP_SUMMARY",
+        help="Add a Markdown summary of the run to this file (default: GitHub's job "
+        "summary, $GITHUB_STEP_SUMMARY, when set).",
+    ),
+]
 TimingsOption = Annotated[
     Path | None,
     typer.Option(

@@ -13,6 +13,7 @@ from dagger import dag
 
 from ci.cli.options import (
     AuthOption,
+    SummaryOption,
     TimingsOption,
     build_inputs,
     checked_namespace,
@@ -25,7 +26,7 @@ from ci.cli.options import (
     read_password,
     to_build_inputs,
 )
-from ci.cli.running import run, say, write_timings
+from ci.cli.running import Said, run, say, write_summary, write_timings
 from ci.core.inputs import (
     LATEST,
     NAMESPACE,
@@ -37,6 +38,7 @@ from ci.core.inputs import (
     TAG,
 )
 from ci.core.platforms import Platform, default_platforms, runs_natively
+from ci.core.summary import RunSummary, release_section
 from ci.core.timings import StageTimes, progress_line
 from ci.engine.record import EngineRecord
 from ci.engine.session import engine_connection
@@ -58,6 +60,7 @@ def _release_command(
     targets: list[Platform] | None,
     action: Callable[[Release], Awaitable[list[str]]],
     timings: Path | None,
+    summary: Path | None,
     builds: bool = True,
 ) -> None:
     """Connect, hand the release its credentials (passwords read now, handed to the engine
@@ -68,6 +71,8 @@ def _release_command(
     ]
     times = StageTimes(command)
     record = EngineRecord()
+    said = Said()
+    pushed: list[str] = []
 
     async def main() -> None:
         async with engine_connection(record):
@@ -77,9 +82,10 @@ def _release_command(
                 Credential(registry, user, dag.set_secret(f"antrea-ci-registry-{index}", password))
                 for index, (registry, user, password) in enumerate(credentials)
             ]
-            builder = ImageBuilder(replace(build, credentials=secrets))
+            builder = ImageBuilder(replace(build, credentials=secrets), said)
             for reference in await action(Release(builder)):
                 print(reference)
+                pushed.append(reference)
             engine = await builder.engine_platform()
             platforms = targets or ([engine] if command == "publish-arch" else default_platforms())
             label = ",".join(str(platform) for platform in platforms)
@@ -91,6 +97,10 @@ def _release_command(
     times.engine = record.as_dict()
     say(record.summary())
     write_timings(times, timings)
+    report = RunSummary(f"antrea-ci {command}", times)
+    report.sections.append(release_section(pushed, said.unchanged()))
+    report.notes = [record.summary(), *said.notes()]
+    write_summary(report, summary)
 
 
 @build_inputs()
@@ -103,6 +113,7 @@ def publish(
     overwrite: OverwriteOption = OVERWRITE.default,
     auth: AuthOption = None,
     timings: TimingsOption = None,
+    summary: SummaryOption = None,
 ) -> None:
     """Build the released images for every platform, then push multi-arch images."""
     targets = platform_values(platforms)
@@ -113,6 +124,7 @@ def publish(
         targets,
         lambda release: release.publish(namespaces, tag, targets, latest, overwrite),
         timings,
+        summary,
     )
 
 
@@ -125,6 +137,7 @@ def publish_arch(
     overwrite: OverwriteOption = OVERWRITE.default,
     auth: AuthOption = None,
     timings: TimingsOption = None,
+    summary: SummaryOption = None,
 ) -> None:
     """Push one platform's images under per-arch tags (for CI matrix jobs)."""
     target = platform_value(platform)
@@ -135,6 +148,7 @@ def publish_arch(
         [target] if target else None,
         lambda release: release.publish_arch(namespaces, tag, target, overwrite),
         timings,
+        summary,
     )
 
 
@@ -146,6 +160,7 @@ def merge(
     overwrite: OverwriteOption = OVERWRITE.default,
     auth: AuthOption = None,
     timings: TimingsOption = None,
+    summary: SummaryOption = None,
 ) -> None:
     """Push the multi-arch images of the per-arch tags publish-arch pushed."""
     targets = platform_values(platforms)
@@ -156,6 +171,7 @@ def merge(
         targets,
         lambda release: release.merge(namespaces, tag, targets, latest, overwrite),
         timings,
+        summary,
         builds=False,
     )
 
@@ -168,6 +184,7 @@ def publish_base(
     suricata: Annotated[bool, option(SURICATA)] = SURICATA.default,
     auth: AuthOption = None,
     timings: TimingsOption = None,
+    summary: SummaryOption = None,
 ) -> None:
     """Build and push the OVS and base images under content-addressed tags."""
     targets = platform_values(platforms)
@@ -178,6 +195,7 @@ def publish_base(
         targets,
         lambda release: release.publish_base(namespace, targets, suricata),
         timings,
+        summary,
     )
 
 

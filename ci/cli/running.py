@@ -15,6 +15,7 @@ import typer
 from ci.core.errors import ENGINE_GONE, distinct, leaves, lost_engine_reason, silent_exec_hint
 from ci.core.platforms import PlatformError
 from ci.core.references import ImageReferenceError
+from ci.core.summary import RunSummary, append
 from ci.core.timings import StageTimes
 from ci.core.versions import SourceError
 from ci.images.builder import BuildFailure, ImageError
@@ -42,6 +43,31 @@ USER_ERRORS = (
 def say(line: str) -> None:
     """A line of progress, on stderr."""
     print(line, file=sys.stderr, flush=True)
+
+
+class Said:
+    """Says each line (on stderr) and keeps those a summary repeats: the Go cache's, the
+    tags left as they were, the warnings."""
+
+    def __init__(self) -> None:
+        self.kept: list[str] = []
+
+    def __call__(self, line: str) -> None:
+        say(line)
+        if line.startswith(("go cache:", "warning:")) or "unchanged, not pushed again" in line:
+            self.kept.append(line)
+
+    def notes(self) -> list[str]:
+        return [line for line in self.kept if "unchanged, not pushed again" not in line]
+
+    def unchanged(self) -> list[str]:
+        return [line for line in self.kept if "unchanged, not pushed again" in line]
+
+
+def write_summary(summary: RunSummary, path: Path | None) -> None:
+    """Add the run's summary to the file, when there is one (GitHub's job summary)."""
+    if path is not None:
+        append(path, summary.markdown())
 
 
 def write_timings(times: StageTimes, path: Path | None) -> None:

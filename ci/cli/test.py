@@ -9,14 +9,23 @@ from typing import Annotated, Any
 import typer
 
 from ci.cli import running
-from ci.cli.options import TimingsOption, build_inputs, option, platform_value, to_build_inputs
-from ci.cli.running import say, write_timings
+from ci.cli.options import (
+    SummaryOption,
+    TimingsOption,
+    build_inputs,
+    option,
+    platform_value,
+    to_build_inputs,
+)
+from ci.cli.running import Said, say, write_summary, write_timings
 from ci.core.inputs import EXTRA_FLAGS, PACKAGES, PLATFORM, RACE, RUN, TEST_INPUTS
+from ci.core.summary import FailedTest, RunSummary, unit_tests_section
 from ci.core.timings import StageTimes, progress_line
 from ci.engine.record import EngineRecord
 from ci.engine.session import engine_connection
 from ci.images.builder import ImageBuilder
 from ci.testing.containers import RACE_MODES
+from ci.testing.gotest import parse_go_test_json
 from ci.testing.unit_tests import TestSelection, UnitTestRunner
 
 
@@ -31,6 +40,7 @@ def test(
     junit: Annotated[Path | None, typer.Option(help="Write a JUnit XML report here.")] = None,
     coverage: Annotated[Path | None, typer.Option(help="Write a coverage profile here.")] = None,
     timings: TimingsOption = None,
+    summary: SummaryOption = None,
 ) -> None:
     """Run Antrea's Go unit tests in a container; exit 1 when a test fails."""
     target = platform_value(platform)
@@ -46,11 +56,13 @@ def test(
     failed: list[str] = []
     times = StageTimes("test")
     record = EngineRecord()
+    said = Said()
+    report = RunSummary("antrea-ci test", times)
 
     async def main() -> None:
         async with engine_connection(record):
             started = time.monotonic()
-            runner = UnitTestRunner(ImageBuilder(to_build_inputs(inputs)))
+            runner = UnitTestRunner(ImageBuilder(to_build_inputs(inputs), said))
             outcome = await runner.run(target, selection)
             done = times.record(
                 outcome.platform, "unit-tests", time.monotonic() - started, outcome.emulated
@@ -71,10 +83,26 @@ def test(
             for name in outcome.failures():
                 print(f"FAIL {name}")
             failed.extend(outcome.failures())
+            tests = parse_go_test_json((await outcome.json_report.contents()).splitlines())
+            report.title = f"antrea-ci test {outcome.platform}"
+            report.sections.append(
+                unit_tests_section(
+                    outcome.platform,
+                    outcome.passed,
+                    outcome.failed,
+                    outcome.skipped,
+                    how,
+                    [FailedTest(f"{t.package}.{t.name}", t.output) for t in tests.failed_tests]
+                    + [FailedTest(p.name or "(build)", p.output) for p in tests.failed_packages],
+                    len(outcome.cached_packages),
+                )
+            )
 
     running.run(main)
     times.engine = record.as_dict()
     say(record.summary())
     write_timings(times, timings)
+    report.notes = [record.summary(), *said.notes()]
+    write_summary(report, summary)
     if failed:
         raise typer.Exit(1)

@@ -6,7 +6,6 @@ platform (the distribution image, Suricata: `PlatformPlan`), and builds from the
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -27,6 +26,7 @@ from ci.core.go_cache import GoCacheKey
 from ci.core.labels import oci_labels
 from ci.core.platforms import Platform, default_platforms, parse_platform, runs_natively
 from ci.core.references import Repository, parse_repository
+from ci.core.say import Say, to_stderr
 from ci.core.versions import BuildVersions, SourceError, SuricataChoice, choose_suricata, pins
 from ci.images import agent as agent_recipe
 from ci.images import apt as apt_recipe
@@ -126,6 +126,7 @@ class ImageBuilder:
     rest in the target platform, the OVS and base images pulled when published before."""
 
     inputs: BuildInputs
+    say: Say = to_stderr
 
     @staticmethod
     async def engine_platform() -> Platform:
@@ -188,7 +189,7 @@ class ImageBuilder:
         if inputs.cache_from or inputs.cache_from_dir or inputs.cache_to:
             key = await cache_key(go_image, go_image_digest, engine, tree.directory)
             if inputs.cache_from or inputs.cache_from_dir:
-                go_cache = GoCache(go_image, inputs.credentials)
+                go_cache = GoCache(go_image, inputs.credentials, self.say)
                 caches = await go_cache.restore(key, inputs.cache_from, inputs.cache_from_dir)
         return Plan(
             tree=tree,
@@ -205,7 +206,7 @@ class ImageBuilder:
         """Save Go's caches as the plan's entry, when asked to (--cache-to); call it once
         what should be in them was built or run."""
         if self.inputs.cache_to and plan.cache_key:
-            go_cache = GoCache(plan.go_image, self.inputs.credentials)
+            go_cache = GoCache(plan.go_image, self.inputs.credentials, self.say)
             await go_cache.save(
                 plan.cache_key, plan.caches, plan.source.directory, self.inputs.cache_to
             )
@@ -321,9 +322,8 @@ class ImageBuilder:
         except dagger.QueryError as error:
             reason = first_line(str(error), "")
             if not any(word in reason.lower() for word in ("not found", "manifest unknown", "404")):
-                print(
-                    f"warning: base registry unusable for {reference} ({reason}): building locally",
-                    file=sys.stderr,
+                self.say(
+                    f"warning: base registry unusable for {reference} ({reason}): building locally"
                 )
             return None
 

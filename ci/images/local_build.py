@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,13 +14,10 @@ import dagger
 from ci.core import export_stamp
 from ci.core.catalog import BASES, BUILT_ON, IMAGE_NAMES, local_names
 from ci.core.platforms import Platform
+from ci.core.say import Say, to_stderr
 from ci.core.timings import StageTimes, image_tarball_name, progress_line
 from ci.images.builder import ImageBuilder, Images, Plan, PlatformPlan
 from ci.images.docker_load import load_image
-
-
-def _to_stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -34,7 +30,7 @@ class LocalBuild:
     times: StageTimes
     suricata: bool = True
     load: bool = False
-    say: Callable[[str], None] = field(default=_to_stderr)
+    say: Say = field(default=to_stderr)
 
     def _done(
         self,

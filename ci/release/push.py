@@ -21,6 +21,7 @@ from ci.core.retry import (
     transient_reason,
     without_queries,
 )
+from ci.core.say import Say, to_stderr
 from ci.images.inputs import Credential, authenticated
 from ci.release.registry import (
     Descriptor,
@@ -179,10 +180,13 @@ async def push_indexes(
     credentials: Sequence[Credential],
     overwrite: bool = False,
     routes: Mapping[str, str] | None = None,
+    say: Say = to_stderr,
 ) -> list[str]:
     """write_indexes with clients of their own (routes: see registry_clients)."""
     async with registry_clients(images, credentials, routes) as clients:
-        return await write_indexes(clients, images, per_arch_tags, tags, credentials, overwrite)
+        return await write_indexes(
+            clients, images, per_arch_tags, tags, credentials, overwrite, say
+        )
 
 
 async def write_indexes(
@@ -192,6 +196,7 @@ async def write_indexes(
     tags: Sequence[str],
     credentials: Sequence[Credential],
     overwrite: bool = False,
+    say: Say = to_stderr,
 ) -> list[str]:
     """Push, for each image, an index of the manifests its per-arch tags hold, by digest.
 
@@ -220,7 +225,7 @@ async def write_indexes(
     pending = refuse_moves(updates, overwrite)
     await require_push_rights(clients, (plans[u.reference][0] for u in pending), credentials)
     for line in unchanged_lines(updates):
-        print(line, file=sys.stderr, flush=True)
+        say(line)
     for update in pending:
         image, entries = plans[update.reference]
         with _publish_errors(image, credentials, "merging"):

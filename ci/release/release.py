@@ -7,7 +7,6 @@ before the first push: a refused publish has pushed nothing.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated
@@ -160,10 +159,8 @@ class Release:
                 reference = repository.tagged(tag)
                 if reference in unchanged:
                     digest = unchanged[reference]
-                    print(
-                        f"{reference} already is {digest}: unchanged, not pushed again",
-                        file=sys.stderr,
-                        flush=True,
+                    self.builder.say(
+                        f"{reference} already is {digest}: unchanged, not pushed again"
                     )
                     published.append(f"{reference}@{digest}")
                     continue
@@ -191,7 +188,13 @@ class Release:
             unchanged = await self._guard(clients, plan, built, release, overwrite)
             await self._push_per_arch(built, release, unchanged)
             return await write_indexes(
-                clients, release.images, release.per_arch, release.tags, credentials, overwrite
+                clients,
+                release.images,
+                release.per_arch,
+                release.tags,
+                credentials,
+                overwrite,
+                self.builder.say,
             )
 
     async def publish_arch(
@@ -222,7 +225,13 @@ class Release:
         credentials = self.builder.inputs.credentials
         routes = await self._routes()
         return await push_indexes(
-            release.images, release.per_arch, release.tags, credentials, overwrite, routes
+            release.images,
+            release.per_arch,
+            release.tags,
+            credentials,
+            overwrite,
+            routes,
+            self.builder.say,
         )
 
     async def publish_base(

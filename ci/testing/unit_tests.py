@@ -10,6 +10,7 @@ from dagger import Doc, dag, field, object_type
 
 from ci.cache.volumes import GoCacheVolumes
 from ci.core.platforms import Platform, runs_natively
+from ci.core.summary import FailedTest, unit_tests_section
 from ci.images import golang
 from ci.images.builder import ImageBuilder, Plan
 from ci.images.golang import SOURCE_DIR
@@ -52,6 +53,9 @@ class UnitTests:
         list[str], Doc("Packages whose results Go's test cache gave (`(cached)`)")
     ] = field()
     summary: Annotated[str, Doc("One line: packages, passed, failed, skipped, duration")] = field()
+    markdown: Annotated[
+        str, Doc("The outcome as Markdown, each failed test with its first lines of output")
+    ] = field()
     json_report: Annotated[dagger.File, Doc("The `go test -json` output")] = field()
     junit: Annotated[dagger.File, Doc("The report as JUnit XML")] = field()
     coverage: Annotated[dagger.File | None, Doc("Coverage profile, when asked for")] = field()
@@ -204,6 +208,15 @@ class UnitTestRunner:
             ],
             cached_packages=report.cached_packages,
             summary=report.summary(),
+            markdown=unit_tests_section(
+                str(target),
+                report.count(PASS),
+                report.count(FAIL),
+                report.count(SKIP),
+                f"race detector {'on' if with_race else 'off'}, compiled on {compiled_on}",
+                [FailedTest(f"{t.package}.{t.name}", t.output) for t in report.failed_tests],
+                len(report.cached_packages),
+            ),
             json_report=outcome.json_report,
             junit=dag.directory().with_new_file("junit.xml", junit_xml(report)).file("junit.xml"),
             coverage=outcome.results.file("coverage.out") if selection.coverage else None,

@@ -30,6 +30,7 @@ PAIRS = {
 }
 # Options only the command line has, and why.
 TIMINGS = "the command line writes stage timings for `baseline compare`"
+SUMMARY = "the command line writes the job summary; the module returns Markdown fields"
 AUTH = "the module takes credentials through with-registry-auth, chained before the call"
 CLI_ONLY: dict[str, dict[str, str]] = {
     "build": {
@@ -38,15 +39,17 @@ CLI_ONLY: dict[str, dict[str, str]] = {
         "output": "the module returns the images; `export` writes them",
         "load": "loads into this machine's Docker daemon, which a module cannot reach",
         "timings": TIMINGS,
+        "summary": SUMMARY,
     },
     "test": {
         "junit": "the module returns the report as a field (`junit export`)",
         "timings": TIMINGS,
+        "summary": SUMMARY,
     },
-    "publish": {"auth": AUTH, "timings": TIMINGS},
-    "publish-arch": {"auth": AUTH, "timings": TIMINGS},
-    "merge": {"auth": AUTH, "timings": TIMINGS},
-    "publish-base": {"auth": AUTH, "timings": TIMINGS},
+    "publish": {"auth": AUTH, "timings": TIMINGS, "summary": SUMMARY},
+    "publish-arch": {"auth": AUTH, "timings": TIMINGS, "summary": SUMMARY},
+    "merge": {"auth": AUTH, "timings": TIMINGS, "summary": SUMMARY},
+    "publish-base": {"auth": AUTH, "timings": TIMINGS, "summary": SUMMARY},
 }
 MODULE_ONLY: dict[str, dict[str, str]] = {
     "build": {"platform": "see CLI_ONLY: the command line's build takes several platforms"},

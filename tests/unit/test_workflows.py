@@ -234,3 +234,18 @@ def test_only_pushes_to_main_and_releases_save_the_go_cache() -> None:
         if "actions/cache/restore" in step.get("uses", "")
     ]
     assert restores and all("restore-keys" in step["with"] for step in restores)
+
+
+def test_the_jobs_that_matter_write_a_summary() -> None:
+    """The job summaries come from antrea-ci (it writes $GITHUB_STEP_SUMMARY by default):
+    each platform's build and tests, the baseline comparison and trend chart, the merge."""
+    runs = {
+        f"{name} {job_id}": " ".join(step.get("run", "") for step in job.get("steps", []))
+        for name, job_id, job in _jobs()
+    }
+    assert "antrea-ci build" in runs["pull-request.yml build"]
+    assert "antrea-ci test" in runs["pull-request.yml unit-tests"]
+    build = runs["pull-request.yml build"]
+    assert "antrea-ci baseline compare" in build and "antrea-ci baseline trend" in build
+    assert "antrea-ci merge" in runs["publish.yml merge"]
+    assert "GITHUB_STEP_SUMMARY" not in " ".join(runs.values())  # the default, never redirected
