@@ -62,8 +62,9 @@ async def pushed_sizes(bench: Bench, platform: str, namespace: str) -> dict[str,
         ]
         for reference in pushed:
             repository = split_reference(reference)[1].rpartition("/")[2]
-            image = next(key for key, name in IMAGE_NAMES.items() if name == repository)
-            references[image] = reference
+            for image, name in IMAGE_NAMES.items():
+                if name == repository:
+                    references[image] = reference
 
     await timed(push)
     return {image: pushed_size(reference) / 2**20 for image, reference in references.items()}

@@ -11,7 +11,7 @@ import hashlib
 from pathlib import Path
 from types import ModuleType
 
-from ci.core.catalog import IMAGE_NAMES
+from ci.core.catalog import FLOW_AGGREGATOR_BASE, IMAGE_NAMES
 from ci.core.platforms import Platform
 from ci.core.references import content_tag
 from ci.core.versions import BuildVersions
@@ -46,6 +46,18 @@ def ovs_tag(
             "distro": distro_ref,
             "recipe": recipe_digest,
             "config": config_digest,
+        }
+    )
+
+
+def flow_aggregator_base_tag(platform: Platform, distro_ref: str, recipe_digest: str) -> str:
+    """The tag of the flow-aggregator's base: the distribution image with CA certificates."""
+    return content_tag(
+        {
+            "image": FLOW_AGGREGATOR_BASE,
+            "platform": str(platform),
+            "distro": distro_ref,
+            "recipe": recipe_digest,
         }
     )
 

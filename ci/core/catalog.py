@@ -27,6 +27,9 @@ BUILT_ON: dict[str, str | None] = {
 RELEASED = ("agent", "controller", "flow_aggregator")
 # The OVS and base images, which publish-base pushes and later builds reuse.
 BASES = ("ovs", "base")
+# What the flow-aggregator image is made on (the distribution image with CA certificates),
+# which publish-base pushes too: on a new runner it spares an apt run in the target platform.
+FLOW_AGGREGATOR_BASE = "flow-aggregator-base"
 
 
 def local_name(image: str) -> str:

@@ -44,6 +44,7 @@ class PlatformInputs:
     platform: str
     ovs_tag: str  # the OVS image's content tag (ci.core.base_tags)
     base_tag: str  # the base image's content tag, which includes the OVS image's
+    flow_aggregator_base_tag: str  # the flow-aggregator base's content tag
     bases_from: str  # where OVS and base were pulled from; "" when built here
     distro_ref: str  # the distribution image, by digest
     go_image_ref: str  # the Go image, by digest
@@ -67,5 +68,12 @@ class PlatformInputs:
             "base": _digest({**bases, "image": "base", "base": self.base_tag}),
             "agent": _digest({**antrea, **bases, "image": "agent", "base": self.base_tag}),
             "controller": _digest({**on_distro, "image": "controller"}),
-            "flow_aggregator": _digest({**on_distro, "image": "flow_aggregator"}),
+            "flow_aggregator": _digest(
+                {
+                    **on_distro,
+                    **bases,
+                    "image": "flow_aggregator",
+                    "flow-aggregator-base": self.flow_aggregator_base_tag,
+                }
+            ),
         }

@@ -18,8 +18,15 @@ from dagger import field as dagger_field
 from ci.cache.entries import GoCache, cache_key
 from ci.cache.volumes import GoCacheVolumes
 from ci.core import debian
-from ci.core.base_tags import BASE_IMAGE, OVS_IMAGE, base_tag, code_digest, ovs_tag
-from ci.core.catalog import RELEASED
+from ci.core.base_tags import (
+    BASE_IMAGE,
+    OVS_IMAGE,
+    base_tag,
+    code_digest,
+    flow_aggregator_base_tag,
+    ovs_tag,
+)
+from ci.core.catalog import FLOW_AGGREGATOR_BASE, RELEASED
 from ci.core.errors import first_line, silent_exec_hint
 from ci.core.fingerprints import PlatformInputs, project_digest
 from ci.core.go_cache import GoCacheKey
@@ -118,6 +125,17 @@ class PlatformPlan:
     @property
     def emulated(self) -> bool:
         return not runs_natively(self.target, self.plan.engine)
+
+
+@dataclass(frozen=True)
+class Bases:
+    """What a platform's images are made on: the OVS and base images, the flow-aggregator's
+    base; where they were pulled from ("" when built here)."""
+
+    ovs: dagger.Container
+    base: dagger.Container
+    flow_aggregator: dagger.Container
+    pulled_from: str
 
 
 @dataclass(frozen=True)
@@ -327,18 +345,38 @@ class ImageBuilder:
                 )
             return None
 
-    async def bases(self, plan: PlatformPlan) -> tuple[dagger.Container, dagger.Container, str]:
-        """The OVS and base images, pulled from the base registry when it has them (with
-        the namespace they came from), else built here (with an empty namespace)."""
+    async def flow_aggregator_base_tag(self, plan: PlatformPlan) -> str:
+        """The content-addressed tag of the flow-aggregator's base of a platform."""
+        recipe = code_digest([flow_aggregator_recipe, apt_recipe])
+        return flow_aggregator_base_tag(plan.target, plan.distro_digest, recipe)
+
+    def flow_aggregator_base_built(self, plan: PlatformPlan) -> dagger.Container:
+        return flow_aggregator_recipe.base(plan.target, plan.distro)
+
+    async def bases(self, plan: PlatformPlan) -> Bases:
+        """The images the others are made on, pulled from the base registry when it has
+        every one of them (with the namespace they came from), else built here."""
         if self.inputs.base_registry:
             namespace = parse_repository(self.inputs.base_registry)
             ovs, base = await self.base_tags(plan)
-            pulled_ovs = await self._reused(plan.target, namespace.child(OVS_IMAGE), ovs)
-            pulled_base = await self._reused(plan.target, namespace.child(BASE_IMAGE), base)
-            if pulled_ovs and pulled_base:
-                return pulled_ovs, pulled_base, str(namespace)
+            pulled = [
+                await self._reused(plan.target, namespace.child(name), tag)
+                for name, tag in (
+                    (OVS_IMAGE, ovs),
+                    (BASE_IMAGE, base),
+                    (FLOW_AGGREGATOR_BASE, await self.flow_aggregator_base_tag(plan)),
+                )
+            ]
+            if all(pulled):
+                ovs_image, base_image, flow_aggregator = (p for p in pulled if p)
+                return Bases(ovs_image, base_image, flow_aggregator, str(namespace))
         ovs_image = await self.ovs_built(plan)
-        return ovs_image, self.base_built(plan, ovs_image), ""
+        return Bases(
+            ovs_image,
+            self.base_built(plan, ovs_image),
+            self.flow_aggregator_base_built(plan),
+            "",
+        )
 
     def agent(
         self, base_image: dagger.Container, source: AntreaSource, binaries: dagger.Directory
@@ -350,8 +388,11 @@ class ImageBuilder:
     def controller(self, plan: PlatformPlan, binaries: dagger.Directory) -> dagger.Container:
         return self._on_distro(controller_recipe.image, "antrea-controller", plan, binaries)
 
-    def flow_aggregator(self, plan: PlatformPlan, binaries: dagger.Directory) -> dagger.Container:
-        return self._on_distro(flow_aggregator_recipe.image, "flow-aggregator", plan, binaries)
+    def flow_aggregator(
+        self, plan: PlatformPlan, base: dagger.Container, binaries: dagger.Directory
+    ) -> dagger.Container:
+        labels = self.labels("flow-aggregator", plan.plan.source)
+        return flow_aggregator_recipe.image(base, binaries, labels)
 
     def _on_distro(
         self, recipe: DistroRecipe, title: str, plan: PlatformPlan, binaries: dagger.Directory
@@ -364,18 +405,18 @@ class ImageBuilder:
         """Every image of one platform."""
         source = plan.plan.source
         binaries = self.binaries(plan.plan, plan.target)
-        ovs_image, base_image, bases_from = await self.bases(plan)
+        bases = await self.bases(plan)
         # dagger's field() is not a dataclass field specifier mypy knows.
         return Images(  # type: ignore[call-arg]
             platform=str(plan.target),
             version=source.version.full,
-            ovs=ovs_image,
-            base=base_image,
-            agent=self.agent(base_image, source, binaries),
+            ovs=bases.ovs,
+            base=bases.base,
+            agent=self.agent(bases.base, source, binaries),
             controller=self.controller(plan, binaries),
-            flow_aggregator=self.flow_aggregator(plan, binaries),
+            flow_aggregator=self.flow_aggregator(plan, bases.flow_aggregator, binaries),
             emulated=plan.emulated,
-            bases_from=bases_from,
+            bases_from=bases.pulled_from,
             versions=self.version_lines(plan),
         )
 
@@ -404,8 +445,8 @@ class ImageBuilder:
         self, platform: Platform | None, suricata: bool = True
     ) -> tuple[dagger.Container, dagger.Container]:
         """The OVS and base images of one platform (the engine's when None)."""
-        ovs_image, base_image, _ = await self.bases(await self.planned(platform, suricata))
-        return ovs_image, base_image
+        bases = await self.bases(await self.planned(platform, suricata))
+        return bases.ovs, bases.base
 
     async def controller_for(self, platform: Platform | None) -> dagger.Container:
         plan = await self.planned(platform, suricata=False)
@@ -413,7 +454,13 @@ class ImageBuilder:
 
     async def flow_aggregator_for(self, platform: Platform | None) -> dagger.Container:
         plan = await self.planned(platform, suricata=False)
-        return self.flow_aggregator(plan, self.binaries(plan.plan, plan.target))
+        base = None
+        if self.inputs.base_registry:
+            repository = parse_repository(self.inputs.base_registry).child(FLOW_AGGREGATOR_BASE)
+            tag = await self.flow_aggregator_base_tag(plan)
+            base = await self._reused(plan.target, repository, tag)
+        base = base or self.flow_aggregator_base_built(plan)
+        return self.flow_aggregator(plan, base, self.binaries(plan.plan, plan.target))
 
     async def fingerprints(self, plan: PlatformPlan, images: Images) -> dict[str, str]:
         """The fingerprint of each of the images (ci.core.fingerprints), read from their
@@ -425,6 +472,7 @@ class ImageBuilder:
             platform=str(plan.target),
             ovs_tag=ovs,
             base_tag=base,
+            flow_aggregator_base_tag=await self.flow_aggregator_base_tag(plan),
             bases_from=images.bases_from,
             distro_ref=plan.distro_digest,
             go_image_ref=plan.plan.go_image_digest,

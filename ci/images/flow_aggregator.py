@@ -12,15 +12,21 @@ FLOW_AGGREGATOR = "flow-aggregator"
 FLOW_AGGREGATOR_COMMANDS = [FLOW_AGGREGATOR, "antctl"]
 
 
-def image(
-    platform: Platform, distro_image: str, binaries: dagger.Directory, labels: dict[str, str]
-) -> dagger.Container:
-    """/flow-aggregator as the entrypoint and antctl in /usr/local/bin, as upstream lays them."""
-    container = (
+def base(platform: Platform, distro_image: str) -> dagger.Container:
+    """What the image is made on: the distribution image with CA certificates."""
+    return (
         dag.container(platform=dagger.Platform(str(platform)))
         .from_(distro_image)
         .with_(apt_install("ca-certificates"))
-        .with_file(f"/{FLOW_AGGREGATOR}", binaries.file(FLOW_AGGREGATOR))
+    )
+
+
+def image(
+    base_image: dagger.Container, binaries: dagger.Directory, labels: dict[str, str]
+) -> dagger.Container:
+    """/flow-aggregator as the entrypoint and antctl in /usr/local/bin, as upstream lays them."""
+    container = (
+        base_image.with_file(f"/{FLOW_AGGREGATOR}", binaries.file(FLOW_AGGREGATOR))
         .with_directory("/usr/local/bin", binaries, include=["antctl"])
         .with_entrypoint([f"/{FLOW_AGGREGATOR}"])
     )

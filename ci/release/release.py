@@ -15,7 +15,7 @@ import dagger
 from dagger import Doc, dag, field, object_type
 
 from ci.core.base_tags import BASE_IMAGE, OVS_IMAGE
-from ci.core.catalog import IMAGE_NAMES, RELEASED
+from ci.core.catalog import FLOW_AGGREGATOR_BASE, IMAGE_NAMES, RELEASED
 from ci.core.platforms import Platform
 from ci.core.references import Repository, arch_tag, check_tag, parse_repository
 from ci.images.builder import ImageBuilder, Images, Plan
@@ -237,7 +237,8 @@ class Release:
     async def publish_base(
         self, namespace: str, platforms: list[Platform] | None, suricata: bool
     ) -> list[str]:
-        """The OVS and base images of each platform under their content tags."""
+        """The images the others are made on (OVS, base, the flow-aggregator's base) of each
+        platform, under their content tags."""
         repository = parse_repository(namespace)
         credentials = self.builder.inputs.credentials
         plan = await self.builder.plan()
@@ -246,11 +247,17 @@ class Release:
             platform_plan = await self.builder.platform_plan(plan, target, suricata)
             ovs, base = await self.builder.base_tags(platform_plan)
             ovs_image = await self.builder.ovs_built(platform_plan)
-            base_image = self.builder.base_built(platform_plan, ovs_image)
-            published.append(
-                await push({target: ovs_image}, repository.child(OVS_IMAGE), ovs, credentials)
+            images = (
+                (OVS_IMAGE, ovs, ovs_image),
+                (BASE_IMAGE, base, self.builder.base_built(platform_plan, ovs_image)),
+                (
+                    FLOW_AGGREGATOR_BASE,
+                    await self.builder.flow_aggregator_base_tag(platform_plan),
+                    self.builder.flow_aggregator_base_built(platform_plan),
+                ),
             )
-            published.append(
-                await push({target: base_image}, repository.child(BASE_IMAGE), base, credentials)
-            )
+            for name, tag, image in images:
+                published.append(
+                    await push({target: image}, repository.child(name), tag, credentials)
+                )
         return published

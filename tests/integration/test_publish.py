@@ -17,9 +17,11 @@ import dagger
 import pytest
 from dagger import dag
 
+from ci.core.platforms import parse_platform
 from ci.core.references import ImageReferenceError
 from ci.images.builder import BuildFailure
 from ci.release.push import PublishError
+from ci.release.release import manifest_descriptor
 from tests.support.inputs import (
     ANTREA_CI,
     FIXTURES,
@@ -289,10 +291,12 @@ async def test_build_pulls_base_images_after_publish_base(
     assert [reference.split(":")[1].split("/")[-1] for reference in published] == [
         "antrea-openvswitch",
         "antrea-base",
+        "flow-aggregator-base",
     ]
     assert all(exists(reference) for reference in published)
 
     timings = {}
+    flow_aggregators = []
     for label, base_registry in (("built here", ""), ("pulled", bases)):
         antrea = fixture_antrea(engine, checkout, tarball)
         antrea.base_registry = base_registry
@@ -301,6 +305,11 @@ async def test_build_pulls_base_images_after_publish_base(
         await images.agent.sync()
         timings[label] = time.monotonic() - started
         assert images.emulated and images.bases_from == base_registry
+        flow_aggregators.append(
+            await manifest_descriptor(
+                images.flow_aggregator, parse_platform(platform), engine.go_image
+            )
+        )
         if base_registry:
             # The pulled images are the published ones: same tag, same digest. (The engine
             # names an image by the first reference it pulled that digest under, which may
@@ -312,6 +321,8 @@ async def test_build_pulls_base_images_after_publish_base(
     print(
         f"\n{platform} build with bases " + ", ".join(f"{k}: {v:.1f}s" for k, v in timings.items())
     )
+    # On a published base, the flow-aggregator image is the one built here, layer for layer.
+    assert flow_aggregators[0].digest == flow_aggregators[1].digest
 
     unreachable = fixture_antrea(engine, checkout, tarball)
     unreachable.base_registry = "127.0.0.1:9/nowhere"

@@ -1,4 +1,4 @@
-"""Recipe digests: each image's changes exactly with what it is made of (no engine)."""
+"""Fingerprints: each image's changes exactly with what it is made of (no engine)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ ARM64 = PlatformInputs(
     platform="linux/arm64",
     ovs_tag="sha-1111111111111111",
     base_tag="sha-2222222222222222",
+    flow_aggregator_base_tag="sha-aaaaaaaaaaaaaaaa",
     bases_from="",
     distro_ref="ubuntu@sha256:" + "3" * 64,
     go_image_ref="golang@sha256:" + "4" * 64,
@@ -27,7 +28,7 @@ def changed_images(changed: PlatformInputs) -> set[str]:
     return {name for name in before if before[name] != after[name]}
 
 
-def test_every_image_has_its_own_recipe_digest() -> None:
+def test_every_image_has_its_own_fingerprint() -> None:
     digests = ARM64.fingerprints()
     assert set(digests) == set(IMAGE_NAMES)
     assert len(set(digests.values())) == len(digests)
@@ -46,10 +47,12 @@ def test_each_input_changes_the_images_made_of_it_and_only_those() -> None:
         "controller",
         "flow_aggregator",
     }
+    assert changed_images(replace(ARM64, flow_aggregator_base_tag="sha-b")) == {"flow_aggregator"}
     assert changed_images(replace(ARM64, bases_from="ghcr.io/antrea-io")) == {
         "ovs",
         "base",
         "agent",
+        "flow_aggregator",
     }
     everything = set(IMAGE_NAMES)
     assert changed_images(replace(ARM64, platform="linux/amd64")) == everything
