@@ -17,6 +17,7 @@ from dagger import dag
 from ci.cli.options import to_build_inputs
 from ci.core.catalog import IMAGE_NAMES
 from ci.core.platforms import PlatformError
+from ci.core.summary import tarball_facts
 from ci.core.versions import SourceError, pins
 from ci.engine.record import EngineRecord
 from ci.engine.session import LOGS_VARIABLE
@@ -31,6 +32,7 @@ from tests.support.inputs import (
     git,
     ovs_tarball,
 )
+from tests.support.markdown import markdown_tables
 from tests.support.testbed import OfflineTestBed
 
 pytestmark = pytest.mark.engine
@@ -249,6 +251,8 @@ async def test_cli_writes_one_oci_tarball_per_image(
         "--timings",
         str(tmp_path / "timings.json"),
         "--no-suricata",
+        "--summary",
+        str(tmp_path / "summary.md"),
     ]
     logged = {**os.environ, LOGS_VARIABLE: "1"}
     result = await anyio.run_process(command, check=False, env=logged)
@@ -270,6 +274,16 @@ async def test_cli_writes_one_oci_tarball_per_image(
     for name in names:
         with tarfile.open(tmp_path / f"{name}-linux-arm64.tar") as archive:
             assert "index.json" in archive.getnames()
+    # The job summary: the stage table, and each image by the digest its tarball holds.
+    stage_rows, image_rows = markdown_tables((tmp_path / "summary.md").read_text())
+    assert stage_rows[0] == ["stage", "linux/arm64 (emulated)"]
+    assert [row[0] for row in stage_rows[1:]] == [
+        *("plan", "ovs", "base", "agent", "controller", "flow_aggregator", "export"),
+        "**total**",
+    ]
+    for row, name in zip(image_rows[1:], names, strict=True):
+        facts = tarball_facts(name, "linux/arm64", tmp_path / f"{name}-linux-arm64.tar")
+        assert row[:3] == [f"`{name}`", "linux/arm64", f"`{facts.digest}`"]
     # The baseline record: every stage, emulated here (x86-64 engine), the OVS image
     # already built by the `built` fixture, so served from the cache.
     timings = json.loads((tmp_path / "timings.json").read_text())

@@ -342,7 +342,8 @@ async def test_cli_publish_arch_then_merge_with_a_password_from_the_environment(
     target = f"{engine.auth_registry}/cli-{uuid.uuid4().hex[:8]}"
     auth = ["--auth", f"{engine.auth_registry}={engine.auth_user}:env:REGISTRY_PASSWORD"]
     env = {**os.environ, "REGISTRY_PASSWORD": engine.auth_password}
-    common = ["--namespace", target, "--tag", "v2.7.0", *auth]
+    summary = tmp_path / "summary.md"
+    common = ["--namespace", target, "--tag", "v2.7.0", *auth, "--summary", str(summary)]
     inputs = fixture_options(checkout, tarball)
 
     pushed = await anyio.run_process(
@@ -371,6 +372,11 @@ async def test_cli_publish_arch_then_merge_with_a_password_from_the_environment(
     for reference, arch_reference in zip(merged.stdout.decode().split(), per_arch, strict=True):
         (entry,) = manifest(reference, credentials)["manifests"]
         assert entry["digest"] == arch_reference.split("@")[1]
+        # The job summary lists the index written, tag by tag.
+        name, _, digest = reference.partition("@")
+        assert f"| `{name.rpartition(':')[0]}` | `v2.7.0` | `{digest}` | pushed |" in (
+            summary.read_text()
+        )
     # The password, and the Basic authorization made of it, appear in no output of the run.
     secret = engine.auth_password.encode()
     basic = base64.b64encode(f"{engine.auth_user}:{engine.auth_password}".encode())
@@ -381,6 +387,7 @@ async def test_cli_publish_arch_then_merge_with_a_password_from_the_environment(
         "merge stderr": merged.stderr,
         "publish-arch timings": (tmp_path / "publish-arch.json").read_bytes(),
         "merge timings": (tmp_path / "merge.json").read_bytes(),
+        "both summaries": summary.read_bytes(),
         "engine log": subprocess.run(
             ["docker", "logs", "--since", started, engine_container()],
             capture_output=True,

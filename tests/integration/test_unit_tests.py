@@ -18,6 +18,7 @@ from ci.main import Antrea
 from ci.testing.containers import RaceDetectorUnavailable
 from ci.testing.unit_tests import UnitTestFailure
 from tests.support.inputs import ANTREA_CI, FIXTURES, antrea_checkout
+from tests.support.markdown import markdown_tables
 from tests.support.testbed import OfflineTestBed
 
 pytestmark = pytest.mark.engine
@@ -180,6 +181,8 @@ async def test_cli_exits_1_and_writes_junit_on_failures(
         str(junit),
         "--timings",
         str(tmp_path / "timings.json"),
+        "--summary",
+        str(tmp_path / "summary.md"),
     ]
     result = await anyio.run_process(command, check=False)
     stdout = result.stdout.decode()
@@ -187,6 +190,12 @@ async def test_cli_exits_1_and_writes_junit_on_failures(
     assert "race detector on" in stdout
     assert "FAIL antrea.io/antrea/v2/pkg/util/broken.TestPanics" in stdout
     assert junit.exists()
+    summary = (tmp_path / "summary.md").read_text()
+    assert "**2 failed** on linux/amd64 (race detector on): " in summary
+    assert "<code>antrea.io/antrea/v2/pkg/util/broken.TestPanics</code>" in summary
+    assert "assignment to entry in nil map" in summary
+    (stages,) = markdown_tables(summary)
+    assert stages[0] == ["stage", "linux/amd64 (native)"] and stages[1][0] == "unit-tests"
     timings = json.loads((tmp_path / "timings.json").read_text())
     assert timings["command"] == "test"
     assert [(s["platform"], s["stage"], s["emulated"]) for s in timings["stages"]] == [

@@ -13,6 +13,7 @@ from ci.cli import app
 from ci.core.baseline import BaselineError, compare, comparison_table, load_timings
 from ci.core.platforms import parse_platform, runs_natively
 from ci.core.timings import StageTimes
+from tests.support.markdown import markdown_tables
 
 runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
 
@@ -98,9 +99,21 @@ def test_baseline_compare_exits_non_zero_only_when_a_stage_is_slower(tmp_path: P
     slow = timings(tmp_path / "slow.json", {"ovs": 200.0})
     result = runner.invoke(app, ["baseline", "compare", str(old), str(same)])
     assert result.exit_code == 0, result.output
-    result = runner.invoke(app, ["baseline", "compare", str(old), str(slow)])
+    summary = tmp_path / "summary.md"
+    result = runner.invoke(
+        app, ["baseline", "compare", str(old), str(slow), "--summary", str(summary)]
+    )
     assert result.exit_code == 1
     assert "+100%" in result.output and "linux/arm64 ovs" in result.output
+    (rows,) = markdown_tables(summary.read_text())
+    assert rows[1] == [
+        "linux/arm64",
+        "ovs",
+        "100.0 s",
+        "200.0 s",
+        "+100%",
+        "**slower** :red_circle:",
+    ]
     result = runner.invoke(
         app, ["baseline", "compare", str(old), str(slow), "--max-slowdown", "150"]
     )

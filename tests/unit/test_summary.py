@@ -22,21 +22,7 @@ from ci.core.summary import (
     unit_tests_section,
 )
 from ci.core.timings import StageTimes
-
-
-def tables(markdown: str) -> list[list[list[str]]]:
-    """Every Markdown table of a text: its rows of cells, the rule row left out."""
-    found: list[list[list[str]]] = []
-    current: list[list[str]] = []
-    for line in [*markdown.splitlines(), ""]:
-        if line.startswith("|") and line.endswith("|"):
-            cells = [cell.strip() for cell in line.strip("|").split(" | ")]
-            if not all(set(cell) <= set("-:") for cell in cells):
-                current.append(cells)
-        elif current:
-            found.append(current)
-            current = []
-    return found
+from tests.support.markdown import markdown_tables as tables
 
 
 def fixture_times() -> StageTimes:
