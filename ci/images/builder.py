@@ -6,8 +6,8 @@ platform (the distribution image, Suricata: `PlatformPlan`), and builds from the
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 import anyio
@@ -192,8 +192,10 @@ class ImageBuilder:
     def go_image(self, versions: BuildVersions) -> str:
         return self.inputs.go_image or f"golang:{versions.go.value}"
 
-    async def plan(self) -> Plan:
-        """Check the tree, read its versions, resolve the Go image and the tree's version."""
+    async def plan(self, targets: Sequence[Platform] = (), suricata: bool = True) -> Plan:
+        """Check the tree, read its versions, resolve the Go image and the tree's version;
+        restore the Go cache when asked to (--cache-from), pulling meanwhile what the
+        targets' images are made on (both wait on the network and the disk)."""
         tree = await self.tree()
         engine = await self.engine_platform()
         go_image = self.go_image(tree.versions)
@@ -203,22 +205,37 @@ class ImageBuilder:
             charon_logging = tree.directory.file(f"{OVS_IMAGE_DIR}/{ovs_recipe.CHARON_LOGGING}")
         go_image_digest = await go.image_ref()
         inputs = self.inputs
-        key, caches = None, GoCacheVolumes.empty()
+        key = None
         if inputs.cache_from or inputs.cache_from_dir or inputs.cache_to:
             key = await cache_key(go_image, go_image_digest, engine, tree.directory)
-            if inputs.cache_from or inputs.cache_from_dir:
-                go_cache = GoCache(go_image, inputs.credentials, self.say)
-                caches = await go_cache.restore(key, inputs.cache_from, inputs.cache_from_dir)
-        return Plan(
+        plan = Plan(
             tree=tree,
             source=await load_source(tree, go_image),
             engine=engine,
             go_image=go_image,
             go_image_digest=go_image_digest,
             charon_logging=charon_logging,
-            caches=caches,
+            caches=GoCacheVolumes.empty(),
             cache_key=key,
         )
+        if key is None or not (inputs.cache_from or inputs.cache_from_dir):
+            return plan
+        restored: list[GoCacheVolumes] = []
+
+        async def restore(key: GoCacheKey) -> None:
+            go_cache = GoCache(go_image, inputs.credentials, self.say)
+            restored.append(await go_cache.restore(key, inputs.cache_from, inputs.cache_from_dir))
+
+        async def pull(target: Platform) -> None:
+            platform_plan = await self.platform_plan(plan, target, suricata)
+            if inputs.base_registry:
+                await self.bases(platform_plan)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(restore, key)
+            for target in targets:
+                group.start_soon(pull, target)
+        return replace(plan, caches=restored[0])
 
     async def save_go_cache(self, plan: Plan) -> None:
         """Save Go's caches as the plan's entry, when asked to (--cache-to); call it once
@@ -422,8 +439,8 @@ class ImageBuilder:
 
     async def planned(self, platform: Platform | None, suricata: bool = True) -> PlatformPlan:
         """The plan of one platform (the engine's when None)."""
-        plan = await self.plan()
-        return await self.platform_plan(plan, await self.target(platform), suricata)
+        target = await self.target(platform)
+        return await self.platform_plan(await self.plan([target], suricata), target, suricata)
 
     async def build(self, platform: Platform | None, suricata: bool = True) -> Images:
         """Every image of one platform (the engine's when None); with --cache-to, built

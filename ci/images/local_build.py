@@ -50,7 +50,8 @@ class LocalBuild:
     async def run(self, platforms: Sequence[Platform | None]) -> None:
         """Build the platforms (the engine's for None) concurrently from one plan."""
         self.output.mkdir(parents=True, exist_ok=True)
-        plan = await self.builder.plan()
+        targets = [await self.builder.target(platform) for platform in platforms]
+        plan = await self.builder.plan(targets, self.suricata)
         async with anyio.create_task_group() as group:
             for platform in platforms:
                 group.start_soon(self._one, plan, platform)

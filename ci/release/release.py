@@ -180,7 +180,7 @@ class Release:
         per-arch tag, and last the multi-arch tags, once every manifest they name is
         readable. Returns the multi-arch references with their digests."""
         release = ReleaseTags.of(namespaces, tag, self.builder.targets(platforms), latest)
-        plan = await self.builder.plan()
+        plan = await self.builder.plan(list(release.per_arch))
         built = await self.builder.everywhere(plan, list(release.per_arch))
         await self.builder.save_go_cache(plan)
         credentials = self.builder.inputs.credentials
@@ -204,7 +204,7 @@ class Release:
         target = await self.builder.target(platform)
         release = ReleaseTags.of(namespaces, tag, [target], latest=False)
         release = ReleaseTags(release.images, [], release.per_arch)
-        plan = await self.builder.plan()
+        plan = await self.builder.plan([target])
         built = await self.builder.everywhere(plan, [target])
         await self.builder.save_go_cache(plan)
         credentials = self.builder.inputs.credentials

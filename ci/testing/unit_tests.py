@@ -162,8 +162,8 @@ class UnitTestRunner:
     async def run(self, platform: Platform | None, selection: TestSelection) -> UnitTests:
         """Run the unit tests in the platform (the engine's when None) and report, whatever
         their outcome."""
-        plan = await self.builder.plan()
         target = await self.builder.target(platform)
+        plan = await self.builder.plan()
         emulated = not runs_natively(target, plan.engine)
         with_race, note = containers.race_decision(target, not emulated, selection.race)
         await self.builder.resolved(plan.go_image, target, "Go")
