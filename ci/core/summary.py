@@ -226,12 +226,18 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 COLOUR_NAMES = ("blue", "orange", "green", "red", "purple", "brown", "pink")
 
 
-def trend_chart(runs: Sequence[TrendRun], platform: str, stages: Sequence[str]) -> str:
+def trend_chart(
+    runs: Sequence[TrendRun], platform: str, stages: Sequence[str], measured: str = "stage"
+) -> str:
     """A Mermaid line chart of the stages' seconds over the runs for one platform, with the
-    key to its colours; "" when fewer than two runs have the platform."""
+    key to its colours; "" when fewer than two runs have the platform. A stage some of the
+    runs lack is not drawn (a line has no gaps) and the key names it. `measured` names what a
+    line is in the title ("seconds per stage")."""
     shown = [run for run in runs if any(key[0] == platform for key in run.seconds)]
     shown = shown[-TREND_RUNS:]
-    stages = [s for s in stages if any((platform, s) in run.seconds for run in shown)]
+    named = [s for s in stages if any((platform, s) in run.seconds for run in shown)]
+    stages = [s for s in named if all((platform, s) in run.seconds for run in shown)]
+    partial = [s for s in named if s not in stages]
     stages = stages[: len(PALETTE)]
     if len(shown) < 2 or not stages:
         return ""
@@ -246,16 +252,17 @@ def trend_chart(runs: Sequence[TrendRun], platform: str, stages: Sequence[str]) 
         f'      plotColorPalette: "{", ".join(PALETTE[: len(stages)])}"',
         "---",
         "xychart-beta",
-        f'    title "{platform}: seconds per stage"',
+        f'    title "{platform}: seconds per {measured}"',
         f"    x-axis [{labels}]",
         f'    y-axis "seconds" 0 --> {max(1.0, top * 1.1):.0f}',
     ]
     for stage in stages:
-        values = ", ".join(f"{run.seconds.get((platform, stage), 0.0):.1f}" for run in shown)
+        values = ", ".join(f"{run.seconds[(platform, stage)]:.1f}" for run in shown)
         lines.append(f"    line [{values}]")
     lines.append("```")
     key = ", ".join(f"{COLOUR_NAMES[i]}: {stage}" for i, stage in enumerate(stages))
-    return "\n".join(lines) + f"\n\nLines: {key}."
+    missing = f" Not in every run, not drawn: {', '.join(partial)}." if partial else ""
+    return "\n".join(lines) + f"\n\nLines: {key}.{missing}"
 
 
 def append(path: Path, markdown: str) -> None:

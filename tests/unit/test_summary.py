@@ -145,3 +145,8 @@ def test_the_trend_chart_draws_each_stage_over_the_runs(tmp_path: Path) -> None:
     assert chart.endswith("Lines: blue: ovs, orange: agent.")
     one = [TrendRun(start, {("linux/arm64", "ovs"): 1.0})]
     assert trend_chart(one, "linux/arm64", ["ovs"]) == ""
+    # A stage one run lacks is named, never drawn as zero.
+    lacking = [*runs, TrendRun(start + timedelta(days=4), {("linux/arm64", "ovs"): 99.0})]
+    chart = trend_chart(lacking, "linux/arm64", ["ovs", "agent"])
+    assert "    line [100.0, 101.0, 102.0, 99.0]" in chart and chart.count("    line [") == 1
+    assert chart.endswith("Lines: blue: ovs. Not in every run, not drawn: agent.")
