@@ -15,10 +15,11 @@ from ci.cli.options import (
     platform_values,
     to_build_inputs,
 )
-from ci.cli.running import Said, run, say, write_summary, write_timings
+from ci.cli.running import Said, run, write_summary, write_timings
 from ci.core.catalog import IMAGE_NAMES
 from ci.core.inputs import PLATFORMS, SURICATA
 from ci.core.platforms import Platform
+from ci.core.say import to_stderr
 from ci.core.summary import RunSummary, tarball_facts
 from ci.core.timings import StageTimes, image_tarball_name
 from ci.engine.record import EngineRecord
@@ -65,7 +66,7 @@ def build(
     times.engine = record.as_dict()
     print(times.table())
     print(f"OCI tarballs in {output}")
-    say(record.summary())
+    to_stderr(record.summary())
     write_timings(times, timings)
     built = list(dict.fromkeys(r.platform for r in times.records))
     report = RunSummary(f"antrea-ci build {', '.join(built)}", times)

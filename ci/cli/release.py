@@ -26,7 +26,7 @@ from ci.cli.options import (
     read_password,
     to_build_inputs,
 )
-from ci.cli.running import Said, run, say, write_summary, write_timings
+from ci.cli.running import Said, run, write_summary, write_timings
 from ci.core.inputs import (
     LATEST,
     NAMESPACE,
@@ -38,6 +38,7 @@ from ci.core.inputs import (
     TAG,
 )
 from ci.core.platforms import Platform, default_platforms, runs_natively
+from ci.core.say import to_stderr
 from ci.core.summary import RunSummary, release_section
 from ci.core.timings import StageTimes, progress_line
 from ci.engine.record import EngineRecord
@@ -91,11 +92,11 @@ def _release_command(
             label = ",".join(str(platform) for platform in platforms)
             emulated = builds and not all(runs_natively(p, engine) for p in platforms)
             done = times.record(label, command, time.monotonic() - started, emulated)
-            say(progress_line(done))
+            to_stderr(progress_line(done))
 
     run(main)
     times.engine = record.as_dict()
-    say(record.summary())
+    to_stderr(record.summary())
     write_timings(times, timings)
     report = RunSummary(f"antrea-ci {command}", times)
     report.sections.append(release_section(pushed, said.unchanged()))

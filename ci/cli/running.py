@@ -3,7 +3,6 @@ stage timings written for `antrea-ci baseline compare`."""
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -15,6 +14,7 @@ import typer
 from ci.core.errors import ENGINE_GONE, distinct, leaves, lost_engine_reason, silent_exec_hint
 from ci.core.platforms import PlatformError
 from ci.core.references import ImageReferenceError
+from ci.core.say import to_stderr
 from ci.core.summary import RunSummary, append
 from ci.core.timings import StageTimes
 from ci.core.versions import SourceError
@@ -40,11 +40,6 @@ USER_ERRORS = (
 )
 
 
-def say(line: str) -> None:
-    """A line of progress, on stderr."""
-    print(line, file=sys.stderr, flush=True)
-
-
 class Said:
     """Says each line (on stderr) and keeps those a summary repeats: the Go cache's, the
     tags left as they were, the warnings."""
@@ -53,7 +48,7 @@ class Said:
         self.kept: list[str] = []
 
     def __call__(self, line: str) -> None:
-        say(line)
+        to_stderr(line)
         if line.startswith(("go cache:", "warning:")) or "unchanged, not pushed again" in line:
             self.kept.append(line)
 
@@ -75,17 +70,17 @@ def write_timings(times: StageTimes, path: Path | None) -> None:
     target = path or Path("timings") / f"{times.command}-{time.strftime('%Y%m%dT%H%M%S')}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(times.to_json())
-    say(f"timings in {target}")
+    to_stderr(f"timings in {target}")
 
 
 def _say_failure(failure: BaseException) -> None:
-    print(f"error: {failure}", file=sys.stderr)
+    to_stderr(f"error: {failure}")
     if isinstance(failure, dagger.ExecError):
-        print(f"command: {' '.join(failure.command)}", file=sys.stderr)
-        print(failure.stderr.rstrip()[-4000:], file=sys.stderr)
+        to_stderr(f"command: {' '.join(failure.command)}")
+        to_stderr(failure.stderr.rstrip()[-4000:])
         hint = silent_exec_hint(failure.stdout, failure.stderr)
         if hint:
-            print(hint, file=sys.stderr)
+            to_stderr(hint)
 
 
 def run(main: Callable[[], Awaitable[None]]) -> None:
@@ -97,7 +92,7 @@ def run(main: Callable[[], Awaitable[None]]) -> None:
         failures = distinct(leaves(error))
         lost = [reason for reason in map(lost_engine_reason, failures) if reason]
         if lost:
-            print(f"error: {ENGINE_GONE.format(reason=lost[0])}", file=sys.stderr)
+            to_stderr(f"error: {ENGINE_GONE.format(reason=lost[0])}")
             raise typer.Exit(1) from None
         if not all(isinstance(f, (*USER_ERRORS, dagger.DaggerError)) for f in failures):
             raise

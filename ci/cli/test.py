@@ -17,8 +17,9 @@ from ci.cli.options import (
     platform_value,
     to_build_inputs,
 )
-from ci.cli.running import Said, say, write_summary, write_timings
+from ci.cli.running import Said, write_summary, write_timings
 from ci.core.inputs import EXTRA_FLAGS, PACKAGES, PLATFORM, RACE, RUN, TEST_INPUTS
+from ci.core.say import to_stderr
 from ci.core.summary import FailedTest, RunSummary, unit_tests_section
 from ci.core.timings import StageTimes, progress_line
 from ci.engine.record import EngineRecord
@@ -67,7 +68,7 @@ def test(
             done = times.record(
                 outcome.platform, "unit-tests", time.monotonic() - started, outcome.emulated
             )
-            say(progress_line(done))
+            to_stderr(progress_line(done))
             if junit:
                 await outcome.junit.export(str(junit))
             if coverage and outcome.coverage:
@@ -100,7 +101,7 @@ def test(
 
     running.run(main)
     times.engine = record.as_dict()
-    say(record.summary())
+    to_stderr(record.summary())
     write_timings(times, timings)
     report.notes = [record.summary(), *said.notes()]
     write_summary(report, summary)

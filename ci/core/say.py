@@ -10,5 +10,8 @@ Say = Callable[[str], None]
 
 
 def to_stderr(line: str) -> None:
-    """Print the line on stderr at once."""
-    print(line, file=sys.stderr, flush=True)
+    """Write the line and its newline to stderr in one write, at once: the Dagger CLI's
+    progress shares stderr, and a line printed in two writes can be cut by it (seen: a
+    `versions:` line with engine log output between its text and its newline)."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()

@@ -11,7 +11,6 @@ import hashlib
 import json
 import re
 import ssl
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +28,7 @@ from ci.core.retry import (
     retryable_exception,
     retryable_status,
 )
+from ci.core.say import to_stderr
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -149,7 +149,7 @@ class RegistryClient:
         self._basic = (username, password) if username else None
         self._tokens: dict[str, str] = {}
         self._policy = policy
-        self._on_retry = on_retry or _to_stderr
+        self._on_retry = on_retry or to_stderr
         self.retries = 0
         """How many requests were retried (transient failures the client got over)."""
 
@@ -328,10 +328,6 @@ class RegistryClient:
                 "(digest mismatch)"
             )
         return digest
-
-
-def _to_stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def _json(response: httpx.Response, what: str) -> dict[str, Any]:
