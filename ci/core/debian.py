@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 # Build profiles active when building OVS the way upstream Antrea does.
 OVS_BUILD_PROFILES = frozenset({"nocheck", "nodpdk"})
@@ -97,10 +98,19 @@ def control_from_template(control_in: str) -> str:
     return "".join(kept)
 
 
-def os_release_id(os_release: str) -> str:
-    """The ID of an /etc/os-release file (debian, ubuntu, ...), empty when it has none."""
+@dataclass(frozen=True)
+class OsRelease:
+    """What an /etc/os-release says of its distribution: ID (debian, ubuntu, ...) and
+    VERSION_CODENAME (bookworm, noble, ...), empty when absent."""
+
+    id: str
+    codename: str
+
+
+def parse_os_release(os_release: str) -> OsRelease:
+    """The ID and VERSION_CODENAME of an /etc/os-release file."""
+    fields = {}
     for line in os_release.splitlines():
         key, _, value = line.partition("=")
-        if key.strip() == "ID":
-            return value.strip().strip("\"'")
-    return ""
+        fields[key.strip()] = value.strip().strip("\"'")
+    return OsRelease(fields.get("ID", ""), fields.get("VERSION_CODENAME", ""))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from ci.core.assets import BUILD_DIR
+from ci.core.debian import OsRelease
 
 
 class SourceError(ValueError):
@@ -223,20 +224,42 @@ def ovs_package_version(changelog: str) -> str:
 
 @dataclass(frozen=True)
 class SuricataChoice:
-    """The Suricata version the base image installs ("" for none), and the line saying so."""
+    """The Suricata version the base image installs ("" for none), the line saying so, and
+    where apt takes it from: a PPA (ppa:...) or a Debian suite (bookworm-backports)."""
 
     version: str
     line: str
+    source: str = ""
 
 
-def choose_suricata(wanted: bool, distro: str, distro_id: str, pinned: Pinned) -> SuricataChoice:
-    """Suricata comes from an Ubuntu PPA: installed when wanted on Ubuntu, else left out."""
+# Debian releases whose backports carry Suricata 7.0, and for which architectures (read off
+# deb.debian.org's bookworm-backports Packages: 1:7.0.10-1~bpo12+1 on 2026-12-05).
+SURICATA_BACKPORTS = {"bookworm": frozenset({"amd64", "arm64", "armhf"})}
+
+
+def choose_suricata(
+    wanted: bool, distro: str, os_release: OsRelease, architecture: str, pinned: Pinned
+) -> SuricataChoice:
+    """Suricata from its versioned Ubuntu PPA on Ubuntu (as upstream's), from backports on a
+    Debian release whose backports carry it for the architecture; else left out, saying why."""
     if not wanted:
         return SuricataChoice("", "suricata left out (--suricata=false)")
-    if distro_id != "ubuntu":
+    origin = f"suricata {pinned.value} ({pinned.origin})"
+    if os_release.id == "ubuntu":
+        return SuricataChoice(pinned.value, origin, f"ppa:oisf/suricata-{pinned.value}")
+    if os_release.id == "debian" and architecture in SURICATA_BACKPORTS.get(
+        os_release.codename, ()
+    ):
+        suite = f"{os_release.codename}-backports"
+        return SuricataChoice(pinned.value, f"{origin} from Debian's {suite}", suite)
+    if os_release.id == "debian":
         return SuricataChoice(
             "",
-            f"suricata left out: {distro} is {distro_id or 'unknown'}, and Suricata comes from "
-            "an Ubuntu PPA",
+            f"suricata left out: {distro} is Debian {os_release.codename or '(no codename)'}, "
+            f"whose backports carry no Suricata for {architecture} (Ubuntu's PPA is for Ubuntu)",
         )
-    return SuricataChoice(pinned.value, f"suricata {pinned.value} ({pinned.origin})")
+    return SuricataChoice(
+        "",
+        f"suricata left out: {distro} is {os_release.id or 'unknown'}, and Suricata comes from "
+        "an Ubuntu PPA or Debian's backports",
+    )

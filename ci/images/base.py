@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shlex
+
 import dagger
 
-from ci.images.apt import apt_install
+from ci.core.versions import SuricataChoice
+from ci.images.apt import apt_install, apt_run, install_command
 
 TOOLS = ("ipset", "jq", "inotify-tools", "nftables")
 CNI_BIN_DIR = "/opt/cni/bin"
@@ -14,12 +17,12 @@ def image(
     ovs_image: dagger.Container,
     cni_plugins: dagger.Directory,
     iptables_wrapper: dagger.Directory,
-    *,
-    suricata_version: str = "",
+    suricata: SuricataChoice,
 ) -> dagger.Container:
     """Add the CNI plugins, install the iptables wrapper and the tools the agent uses.
 
-    Suricata (when a version is given) comes from its versioned Ubuntu PPA, as upstream's.
+    Suricata, when chosen, comes from its versioned Ubuntu PPA (as upstream's) or from a
+    Debian release's backports; the build fails unless it is of the pinned version.
     """
     container = (
         ovs_image.with_(apt_install(*TOOLS))
@@ -32,10 +35,31 @@ def image(
         )
         .with_exec(["/iptables-wrapper-installer.sh"])
     )
-    if suricata_version:
-        container = (
-            container.with_(apt_install("software-properties-common"))
-            .with_exec(["add-apt-repository", "-y", f"ppa:oisf/suricata-{suricata_version}"])
-            .with_(apt_install("suricata"))
+    # Suricata with its recommends, as upstream's `apt-get install -y suricata`; the PPA's
+    # helpers removed after, as upstream's.
+    if suricata.source.startswith("ppa:"):
+        helpers = "gpg-agent software-properties-common"
+        container = container.with_(
+            apt_run(
+                f"apt-get update -q && {install_command(*helpers.split())}"
+                f" && add-apt-repository -y {shlex.quote(suricata.source)}"
+                " && apt-get update -q && apt-get install -y -q suricata"
+                f" && apt-get remove -y -q {helpers} && apt-get autoremove -y -q"
+            )
         )
+    elif suricata.source:
+        sources = f"deb http://deb.debian.org/debian {suricata.source} main\n"
+        container = container.with_new_file(
+            f"/etc/apt/sources.list.d/{suricata.source}.list", sources
+        ).with_(
+            apt_run(f"apt-get update -q && apt-get install -y -q -t {suricata.source} suricata")
+        )
+    if suricata.version:
+        # "This is Suricata version 7.0.10 RELEASE": the pinned 7.0 is its prefix.
+        check = (
+            "suricata -V | tee /dev/stderr | grep -q "
+            + shlex.quote(f"version {suricata.version}.")
+            + f" || {{ echo 'antrea-ci: Suricata is not {suricata.version}' >&2; exit 1; }}"
+        )
+        container = container.with_exec(["sh", "-ec", check])
     return container

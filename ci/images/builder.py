@@ -247,13 +247,15 @@ class ImageBuilder:
             )
 
     async def platform_plan(self, plan: Plan, target: Platform, suricata: bool) -> PlatformPlan:
-        """Resolve the distribution image for the target and choose Suricata (on Ubuntu)."""
+        """Resolve the distribution image for the target and choose Suricata (Ubuntu's PPA
+        or Debian's backports)."""
         distro = await self.resolved(self.inputs.distro_image, target, "distribution")
         os_release = await distro.file("/etc/os-release").contents()
         choice = choose_suricata(
             suricata,
             self.inputs.distro_image,
-            debian.os_release_id(os_release),
+            debian.parse_os_release(os_release),
+            target.facts.debian,
             plan.versions.suricata,
         )
         return PlatformPlan(
@@ -319,7 +321,7 @@ class ImageBuilder:
             ovs_image,
             cni,
             golang.iptables_wrapper(builder, self._wrapper_source(versions), plan.target),
-            suricata_version=plan.suricata.version,
+            plan.suricata,
         )
 
     async def base_tags(self, plan: PlatformPlan) -> tuple[str, str]:

@@ -24,6 +24,8 @@ CNI_PLUGIN_PACKAGES = {
     "bandwidth": "plugins/meta/bandwidth",
 }
 CNI_PLUGINS_MODULE = "github.com/containernetworking/plugins"
+# The -ldflags of iptables-wrappers' `make build` (its Makefile at the pinned commit).
+WRAPPER_LDFLAGS = '-s -w -extldflags="-static" -buildid=""'
 
 
 def go_caches(caches: GoCacheVolumes) -> ContainerStep:
@@ -139,13 +141,18 @@ def cni_plugins(
 def iptables_wrapper(
     builder: dagger.Container, source: dagger.Directory, platform: Platform
 ) -> dagger.Directory:
-    """Build kubernetes-sigs/iptables-wrappers: the wrapper binary and its installer script."""
+    """Build kubernetes-sigs/iptables-wrappers: the wrapper binary (with the flags of its
+    own `make build`, which upstream's base image runs, so that both are the same binary)
+    and its installer script."""
     return (
         cross_compiling(builder, platform)
         .with_mounted_directory(SOURCE_DIR, source)
         .with_workdir(SOURCE_DIR)
         .with_exec(
-            ["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", "/out/iptables-wrapper", "."]
+            [
+                *["go", "build", "-ldflags", WRAPPER_LDFLAGS, "-trimpath"],
+                *["-o", "/out/iptables-wrapper", "."],
+            ]
         )
         .with_exec(["cp", "iptables-wrapper-installer.sh", "/out/"])
         .directory("/out")

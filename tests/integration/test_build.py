@@ -220,16 +220,21 @@ async def test_an_image_that_does_not_resolve_is_named(
     assert "distribution" in str(refused.value)
 
 
-async def test_suricata_is_left_out_saying_why_on_a_distribution_other_than_ubuntu(
+async def test_suricata_comes_from_debians_backports_on_debian_and_can_be_left_out(
     engine: OfflineTestBed, inputs: Inputs, built: dict[str, Built]
 ) -> None:
-    # The test bed's distribution image is Debian; the Suricata PPA is Ubuntu's.
+    # The test bed's distribution image is Debian 12: Suricata 7.0 from bookworm-backports
+    # (Ubuntu's PPA is for Ubuntu).
     images = built["linux/amd64"].images
-    assert f"suricata left out: {engine.distro_image} is debian" in " ".join(images.versions)
-    suricata = "command -v suricata || echo absent"
-    assert (await images.agent.with_exec(["sh", "-c", suricata]).stdout()).strip() == "absent"
+    chosen = "suricata 7.0 (build/images/deps/suricata-version) from Debian's bookworm-backports"
+    assert chosen in images.versions
+    version = await images.agent.with_exec(["suricata", "-V"]).stdout()
+    assert version.startswith("This is Suricata version 7.0."), version
     on_purpose = await antrea_for(engine, inputs).build("linux/amd64", suricata=False)
     assert "suricata left out (--suricata=false)" in on_purpose.versions
+    absent = "command -v suricata || echo absent"
+    agent = on_purpose.agent.with_exec(["sh", "-c", absent])
+    assert (await agent.stdout()).strip() == "absent"
 
 
 async def test_cli_writes_one_oci_tarball_per_image(

@@ -157,9 +157,8 @@ async def test_a_build_reports_each_version_and_where_it_came_from(
         "ovs 3.7.1 (build/images/deps/ovs-version)",
         "cni-plugins v1.9.1 (build/images/deps/cni-binaries-version)",
         "go 1.26 (build/images/deps/go-version)",
-        # The test bed's distribution is Debian: Suricata's PPA is Ubuntu's.
-        f"suricata left out: {engine.distro_image} is debian, and Suricata comes from an "
-        "Ubuntu PPA",
+        # The test bed's distribution is Debian 12: Suricata from its backports.
+        "suricata 7.0 (build/images/deps/suricata-version) from Debian's bookworm-backports",
     ]
     assert declared.versions[4].endswith("(build/images/base/Dockerfile)")
     assert declared.versions[5] == f"go-image {engine.go_image} (--go-image)"

@@ -39,7 +39,8 @@ MAINTAINER = "Antrea <projectantrea-dev@googlegroups.com>"
 
 # ovs/Dockerfile stage 2: iptables nftables logrotate libstrongswan-standard-plugins, the
 # openvswitch debs, `apt-mark hold *openvswitch*`; base/Dockerfile: ipset jq inotify-tools
-# nftables, suricata (Ubuntu PPA), the iptables wrapper installed, the CNI
+# nftables, suricata (Ubuntu's PPA; Debian's backports on the test bed), the iptables
+# wrapper installed, the CNI
 # plugins host-local loopback portmap bandwidth in /opt/cni/bin; the agent's Dockerfile
 # copies build/images/scripts/* and four binaries to /usr/local/bin.
 AGENT = ExpectedImage(
@@ -59,6 +60,7 @@ AGENT = ExpectedImage(
             "ipset",
             "jq",
             "inotify-tools",
+            "suricata",
         }
     ),
     held=frozenset({"openvswitch-common", "openvswitch-switch"}),

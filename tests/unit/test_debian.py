@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ci.core.debian import build_depends, control_from_template, os_release_id
+from ci.core.debian import OsRelease, build_depends, control_from_template, parse_os_release
 
 FIXTURE_CONTROL = control_from_template(
     (Path(__file__).parents[1] / "fixtures/ovs-mini/debian/control.in").read_text()
@@ -56,9 +56,10 @@ def test_fixture_packaging_needs_only_a_compiler() -> None:
 
 def test_the_distribution_id_is_read_from_os_release() -> None:
     ubuntu = 'PRETTY_NAME="Ubuntu 24.04 LTS"\nNAME="Ubuntu"\nID=ubuntu\nID_LIKE=debian\n'
-    assert os_release_id(ubuntu) == "ubuntu"
-    assert os_release_id('ID="debian"\nVERSION_ID="12"\n') == "debian"
-    assert os_release_id("NAME=nothing\n") == ""
+    assert parse_os_release(ubuntu).id == "ubuntu"
+    debian = 'ID="debian"\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n'
+    assert parse_os_release(debian) == OsRelease("debian", "bookworm")
+    assert parse_os_release("NAME=nothing\n") == OsRelease("", "")
 
 
 RELEASE_CONTROL_IN = """Source: openvswitch

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ci.core.debian import OsRelease
 from ci.core.labels import oci_labels
 from ci.core.versions import (
     BASE_DOCKERFILE,
@@ -165,17 +166,29 @@ def test_the_ovs_version_of_a_debian_changelog() -> None:
     assert ovs_package_version("") == ""
 
 
-def test_suricata_is_installed_on_ubuntu_and_left_out_elsewhere_saying_why() -> None:
+def test_suricata_comes_from_ubuntus_ppa_or_debians_backports_else_is_left_out_saying_why() -> None:
     pinned = Pinned("7.0", "build/images/deps/suricata-version")
-    ubuntu = choose_suricata(True, "ubuntu:24.04", "ubuntu", pinned)
-    assert ubuntu == SuricataChoice("7.0", "suricata 7.0 (build/images/deps/suricata-version)")
-    debian = choose_suricata(True, "127.0.0.1:5310/antrea-ci/debian:bookworm", "debian", pinned)
-    assert debian.version == ""
-    assert debian.line == (
-        "suricata left out: 127.0.0.1:5310/antrea-ci/debian:bookworm is debian, and Suricata "
-        "comes from an Ubuntu PPA"
+    noble, bookworm = OsRelease("ubuntu", "noble"), OsRelease("debian", "bookworm")
+    ubuntu = choose_suricata(True, "ubuntu:24.04", noble, "arm64", pinned)
+    assert ubuntu == SuricataChoice(
+        "7.0", "suricata 7.0 (build/images/deps/suricata-version)", "ppa:oisf/suricata-7.0"
     )
-    assert choose_suricata(False, "ubuntu:24.04", "ubuntu", pinned) == SuricataChoice(
+    debian = choose_suricata(
+        True, "127.0.0.1:5310/antrea-ci/debian:bookworm", bookworm, "armhf", pinned
+    )
+    assert debian == SuricataChoice(
+        "7.0",
+        "suricata 7.0 (build/images/deps/suricata-version) from Debian's bookworm-backports",
+        "bookworm-backports",
+    )
+    riscv = choose_suricata(True, "debian:bookworm", bookworm, "riscv64", pinned)
+    assert riscv.version == "" and riscv.line == (
+        "suricata left out: debian:bookworm is Debian bookworm, whose backports carry no "
+        "Suricata for riscv64 (Ubuntu's PPA is for Ubuntu)"
+    )
+    alpine = choose_suricata(True, "alpine:3", OsRelease("alpine", ""), "amd64", pinned)
+    assert alpine.version == "" and alpine.line.startswith("suricata left out: alpine:3 is alpine")
+    assert choose_suricata(False, "ubuntu:24.04", noble, "amd64", pinned) == SuricataChoice(
         "", "suricata left out (--suricata=false)"
     )
     versions = tree_versions({}, pins())
