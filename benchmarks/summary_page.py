@@ -56,6 +56,8 @@ def main(
                 *["--output", str(work / "out"), "--timings", str(timings / f"build-{run}.json")],
             )
         latest = timings / "latest.json"
+        with (checkout / "pkg/version/version.go").open("a") as changed:
+            changed.write("\nvar summaryPageLatest = 1\n")  # the Go stages run again
         antrea_ci(
             summary,
             *["build", *build, "-p", "linux/amd64", "-p", "linux/arm64"],

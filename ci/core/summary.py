@@ -241,7 +241,11 @@ def trend_chart(
     stages = stages[: len(PALETTE)]
     if len(shown) < 2 or not stages:
         return ""
-    labels = ", ".join(f'"{run.finished:%m-%d %H:%M}"' for run in shown)
+    # Minutes name the runs unless two share one (runs of one job): then seconds too.
+    minutes = [f"{run.finished:%m-%d %H:%M}" for run in shown]
+    if len(set(minutes)) < len(minutes):
+        minutes = [f"{run.finished:%m-%d %H:%M:%S}" for run in shown]
+    labels = ", ".join(f'"{label}"' for label in minutes)
     top = max(run.seconds.get((platform, stage), 0.0) for run in shown for stage in stages)
     lines = [
         "```mermaid",
@@ -266,6 +270,8 @@ def trend_chart(
 
 
 def append(path: Path, markdown: str) -> None:
-    """Add the Markdown to the summary file (GitHub's is shared by the job's steps)."""
+    """Add the Markdown to the summary file (GitHub's is shared by the job's steps), after
+    a blank line when the file holds some already: a table before it must end there."""
+    earlier = path.exists() and path.stat().st_size > 0
     with path.open("a") as summary:
-        summary.write(markdown)
+        summary.write(("\n" if earlier else "") + markdown)

@@ -14,6 +14,7 @@ from ci.core.summary import (
     ImageFacts,
     RunSummary,
     TrendRun,
+    append,
     comparison_section,
     load_trend,
     release_section,
@@ -143,6 +144,11 @@ def test_the_trend_chart_draws_each_stage_over_the_runs(tmp_path: Path) -> None:
     assert '    x-axis ["12-01 00:00", "12-02 00:00", "12-03 00:00"]' in chart
     assert "    line [100.0, 101.0, 102.0]" in chart and "    line [50.0, 49.0, 48.0]" in chart
     assert chart.endswith("Lines: blue: ovs, orange: agent.")
+    same_minute = [
+        TrendRun(start + timedelta(seconds=i), run.seconds) for i, run in enumerate(runs)
+    ]
+    labels = '    x-axis ["12-01 00:00:00", "12-01 00:00:01", "12-01 00:00:02"]'
+    assert labels in trend_chart(same_minute, "linux/arm64", ["ovs"])
     one = [TrendRun(start, {("linux/arm64", "ovs"): 1.0})]
     assert trend_chart(one, "linux/arm64", ["ovs"]) == ""
     # A stage one run lacks is named, never drawn as zero.
@@ -150,3 +156,10 @@ def test_the_trend_chart_draws_each_stage_over_the_runs(tmp_path: Path) -> None:
     chart = trend_chart(lacking, "linux/arm64", ["ovs", "agent"])
     assert "    line [100.0, 101.0, 102.0, 99.0]" in chart and chart.count("    line [") == 1
     assert chart.endswith("Lines: blue: ovs. Not in every run, not drawn: agent.")
+
+
+def test_a_summary_appended_to_another_starts_after_a_blank_line(tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    append(summary, "## one\n\n| a |\n| --- |\n| 1 |\n")
+    append(summary, "## two\n")
+    assert summary.read_text() == "## one\n\n| a |\n| --- |\n| 1 |\n\n## two\n"
