@@ -150,7 +150,9 @@ def _apply(content: ImageContent, diff: tarfile.TarFile, keep: set[str]) -> None
 
 
 def _normal(name: str) -> str:
-    return name.removeprefix("./").strip("/")
+    """A member's path without ./ and slashes around it; "" for the root itself."""
+    path = name.removeprefix("./").strip("/")
+    return "" if path == "." else path
 
 
 def _entry(
@@ -177,8 +179,8 @@ def _entry(
 
 @dataclass(frozen=True)
 class Allowed:
-    """A difference that is explained: what (only-ours, only-theirs, differs, config), a
-    glob over paths (a config field's name for config), and why."""
+    """A difference that is explained: what (only-ours, only-theirs, differs, package,
+    config), a glob over paths (a package's or config field's name), and why."""
 
     what: str
     pattern: str
@@ -192,7 +194,7 @@ class Allowed:
 class Difference:
     """One path or config field where the two images differ."""
 
-    what: str  # only-ours, only-theirs, differs, config
+    what: str  # only-ours, only-theirs, differs, package (installed, by version), config
     path: str
     ours: str
     theirs: str
@@ -222,6 +224,11 @@ def differences(ours: ImageContent, theirs: ImageContent) -> list[Difference]:
             found.append(Difference("only-theirs", path, "", other.describe()))
         elif mine is not None and other is not None and mine != other:
             found.append(Difference("differs", path, mine.describe(), other.describe()))
+    mine_packages, other_packages = ours.packages(), theirs.packages()
+    for package in sorted(mine_packages.keys() | other_packages.keys()):
+        mine_version, other_version = mine_packages.get(package), other_packages.get(package)
+        if mine_version != other_version:
+            found.append(Difference("package", package, mine_version or "", other_version or ""))
     for name in CONFIG_FIELDS:
         mine_value, other_value = ours.config.get(name), theirs.config.get(name)
         if isinstance(mine_value, dict) and isinstance(other_value, dict):

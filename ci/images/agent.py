@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dagger
+from dagger import dag
 
 AGENT_COMMANDS = ["antrea-agent", "antrea-cni", "antrea-sysctl-init", "antctl"]
 SCRIPTS_DIR = "build/images/scripts"
@@ -17,7 +18,12 @@ def image(
     """Add the four agent binaries and upstream's scripts to /usr/local/bin."""
     container = base_image.with_directory(
         "/usr/local/bin", binaries, include=AGENT_COMMANDS
-    ).with_directory("/usr/local/bin", source.directory(SCRIPTS_DIR))
+    ).with_directory(
+        # The scripts, not their folder's mode: /usr/local/bin stays 0755 (upstream's COPY
+        # of scripts/* keeps it; a tree unpacked from a tarball may have the folder 0775).
+        "/usr/local/bin",
+        dag.directory().with_directory(".", source.directory(SCRIPTS_DIR)),
+    )
     for name, value in labels.items():
         container = container.with_label(name, value)
     return container

@@ -9,10 +9,12 @@ import dagger
 from ci.images import ContainerStep
 
 APT_LISTS = "/var/lib/apt/lists"
+APT_CACHE = "/var/cache/apt"
 
 
 def apt_run(script: str) -> ContainerStep:
-    """Run a shell script that uses apt; the image keeps neither apt's lists nor archives.
+    """Run a shell script that uses apt; the image keeps neither apt's lists nor its cache
+    (removed as upstream's Dockerfiles remove them: `rm -rf /var/cache/apt/* ...`).
 
     No cache volume for apt: Dagger namespaces cache volumes by module, so a step that
     mounts one has other cache keys under `dagger call` than under `antrea-ci`, and the two
@@ -23,7 +25,7 @@ def apt_run(script: str) -> ContainerStep:
     def apply(container: dagger.Container) -> dagger.Container:
         return (
             container.with_env_variable("DEBIAN_FRONTEND", "noninteractive")
-            .with_exec(["sh", "-ec", f"{script}\napt-get clean\nrm -rf {APT_LISTS}/*"])
+            .with_exec(["sh", "-ec", f"{script}\nrm -rf {APT_CACHE}/* {APT_LISTS}/*"])
             .without_env_variable("DEBIAN_FRONTEND")
         )
 

@@ -10,6 +10,8 @@ from ci.core.versions import SuricataChoice
 from ci.images.apt import apt_install, apt_run, install_command
 
 TOOLS = ("ipset", "jq", "inotify-tools", "nftables")
+# What upstream installs to add Suricata's PPA, and removes after.
+SURICATA_HELPERS = ("gpg-agent", "software-properties-common")
 CNI_BIN_DIR = "/opt/cni/bin"
 
 
@@ -24,8 +26,29 @@ def image(
     Suricata, when chosen, comes from its versioned Ubuntu PPA (as upstream's) or from a
     Debian release's backports; the build fails unless it is of the pinned version.
     """
+    # The tools, and Suricata when chosen, in upstream's own sequence (one apt run): the
+    # PPA's helpers installed with the tools, Suricata with its recommends, the helpers
+    # removed and what they alone needed autoremoved. What the removal leaves behind is
+    # upstream's too, so both images hold the same packages.
+    if suricata.source:
+        if suricata.source.startswith("ppa:"):
+            repository = f"add-apt-repository -y {shlex.quote(suricata.source)}"
+        else:
+            line = f"deb http://deb.debian.org/debian {suricata.source} main"
+            listing = f"/etc/apt/sources.list.d/{suricata.source}.list"
+            repository = f"echo {shlex.quote(line)} > {listing}"
+        target = f" -t {suricata.source}" if not suricata.source.startswith("ppa:") else ""
+        tools = apt_run(
+            f"apt-get update -q && {install_command(*TOOLS, *SURICATA_HELPERS)}"
+            f" && {repository} && apt-get update -q"
+            f" && apt-get install -y -q{target} suricata"
+            f" && apt-get remove -y -q {' '.join(SURICATA_HELPERS)} && apt-get autoremove -y -q"
+        )
+    else:
+        tools = apt_install(*TOOLS)
     container = (
-        ovs_image.with_(apt_install(*TOOLS))
+        ovs_image.with_user("root")  # upstream's Dockerfile says USER root
+        .with_(tools)
         .with_directory(CNI_BIN_DIR, cni_plugins)
         .with_file("/iptables-wrapper", iptables_wrapper.file("iptables-wrapper"))
         .with_file(
@@ -35,25 +58,6 @@ def image(
         )
         .with_exec(["/iptables-wrapper-installer.sh"])
     )
-    # Suricata with its recommends, as upstream's `apt-get install -y suricata`; the PPA's
-    # helpers removed after, as upstream's.
-    if suricata.source.startswith("ppa:"):
-        helpers = "gpg-agent software-properties-common"
-        container = container.with_(
-            apt_run(
-                f"apt-get update -q && {install_command(*helpers.split())}"
-                f" && add-apt-repository -y {shlex.quote(suricata.source)}"
-                " && apt-get update -q && apt-get install -y -q suricata"
-                f" && apt-get remove -y -q {helpers} && apt-get autoremove -y -q"
-            )
-        )
-    elif suricata.source:
-        sources = f"deb http://deb.debian.org/debian {suricata.source} main\n"
-        container = container.with_new_file(
-            f"/etc/apt/sources.list.d/{suricata.source}.list", sources
-        ).with_(
-            apt_run(f"apt-get update -q && apt-get install -y -q -t {suricata.source} suricata")
-        )
     if suricata.version:
         # "This is Suricata version 7.0.10 RELEASE": the pinned 7.0 is its prefix.
         check = (

@@ -20,6 +20,7 @@ def image(
     container = (
         dag.container(platform=dagger.Platform(str(platform)))
         .from_(distro_image)
+        .with_user("root")  # upstream's Dockerfile says USER root
         .with_directory("/usr/local/bin", binaries, include=CONTROLLER_COMMANDS)
     )
     for name, value in labels.items():

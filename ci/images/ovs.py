@@ -22,7 +22,6 @@ KEPT_PACKAGES = (
 )
 REQUIRED_PACKAGES = ("openvswitch-common", "openvswitch-switch")
 RUNTIME_PACKAGES = ("iptables", "nftables", "logrotate", "libstrongswan-standard-plugins")
-IPSEC_PACKAGES = ("strongswan-charon", "strongswan-swanctl")
 # Antrea's strongSwan logging settings (build/images/ovs/ of the tree), merged like upstream.
 CHARON_LOGGING = "charon-logging.conf"
 CHARON_LOGGING_MOUNT = f"/tmp/antrea-ovs/{CHARON_LOGGING}"
@@ -128,7 +127,9 @@ def image(
     packages: dagger.Directory,
     charon_logging: dagger.File | None,
 ) -> dagger.Container:
-    """The OVS runtime image: the built packages installed and held, with their tools.
+    """The OVS runtime image: the built packages installed and held, with their tools, in
+    upstream's steps: the tools, then the .debs with their dependencies, then
+    `apt-mark hold '*openvswitch*'` (every package of that name apt knows, installed or not).
 
     As upstream's: OVS logs rotate by size too (a `#size 100M` line after `rotate`), and
     Antrea's charon logging settings, when the tree has them, go into strongSwan's.
@@ -139,13 +140,10 @@ for name in {required}; do
     ls {DEBS_DIR}/"$name"_*.deb >/dev/null 2>&1 || {{
         echo "the OVS build produced no $name package" >&2; exit 1; }}
 done
-extra=""
-if ls {DEBS_DIR}/openvswitch-ipsec_*.deb >/dev/null 2>&1; then
-    extra="{" ".join(IPSEC_PACKAGES)}"
-fi
 apt-get update -q
-{install_command(*RUNTIME_PACKAGES)} $extra {DEBS_DIR}/*.deb
-for deb in {DEBS_DIR}/*.deb; do dpkg-deb -f "$deb" Package; done | xargs apt-mark hold
+{install_command(*RUNTIME_PACKAGES)}
+apt-get -f -y -q --no-install-recommends install {DEBS_DIR}/*.deb
+apt-mark hold '*openvswitch*'
 rotate=/etc/logrotate.d/openvswitch-switch
 if [ -f "$rotate" ]; then sed -i '/rotate /a\\    #size 100M' "$rotate"; fi
 charon=/etc/strongswan.d/charon-logging.conf

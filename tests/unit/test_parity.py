@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from ci.core.parity import Allowed, compare, differences, package_versions, read_image, report
+from ci.core.parity import (
+    Allowed,
+    Difference,
+    compare,
+    differences,
+    package_versions,
+    read_image,
+    report,
+)
 
 STATUS = (
     "Package: iptables\nStatus: install ok installed\nVersion: 1.8.9-2\n\n"
@@ -181,3 +189,16 @@ def test_a_tarball_of_neither_format_is_refused(tmp_path: Path) -> None:
         pass
     with pytest.raises(ValueError, match="neither an OCI layout nor a docker save archive"):
         read_image(empty)
+
+
+def test_installed_packages_are_compared_by_version(tmp_path: Path) -> None:
+    newer = STATUS.replace("Version: 1.8.9-2", "Version: 1.8.10-1").encode()
+    other = layer([("var/lib/dpkg/status", "file", newer)])
+    ours = read_image(oci_tarball(tmp_path / "ours.tar", [BASE], CONFIG))
+    theirs = read_image(oci_tarball(tmp_path / "theirs.tar", [BASE, other], CONFIG))
+    found = differences(ours, theirs)
+    assert [(d.what, d.path) for d in found] == [
+        ("differs", "var/lib/dpkg/status"),
+        ("package", "iptables"),
+    ]
+    assert found[1] == Difference("package", "iptables", "1.8.9-2", "1.8.10-1")
