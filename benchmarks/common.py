@@ -27,7 +27,7 @@ from ci.core.versions import pins
 from ci.engine.session import engine_connection
 from ci.images.builder import ImageBuilder
 from ci.images.source import AntreaSource, check_tree, load_source
-from tests.support.inputs import fixture_inputs
+from tests.support.inputs import WRAPPER_FIXTURE, fixture_inputs
 from tests.support.registry_api import manifest, split_reference
 from tests.support.testbed import OfflineTestBed
 
@@ -144,6 +144,8 @@ class Bench:
     tree: Path
     tarball: Path
     platform: str
+    # The kubernetes-sigs/iptables-wrappers source the base image builds.
+    wrapper_source: Path = WRAPPER_FIXTURE
     memory: EngineMemory = field(default_factory=EngineMemory)
     figures: list[Figure] = field(default_factory=list)
     comparisons: list[Comparison] = field(default_factory=list)
@@ -162,7 +164,10 @@ class Bench:
 
     def builder(self, base_registry: str = "") -> ImageBuilder:
         """The image builder over this tree and tarball (once connected)."""
-        return ImageBuilder(fixture_inputs(self.testbed, self.tree, self.tarball, base_registry))
+        inputs = fixture_inputs(
+            self.testbed, self.tree, self.tarball, base_registry, self.wrapper_source
+        )
+        return ImageBuilder(inputs)
 
     async def source(self) -> AntreaSource:
         """The tree as the pipeline reads it (its version from the Go image's git)."""

@@ -9,6 +9,7 @@ benchmarks/sections/; what they share in benchmarks/common.py.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
@@ -32,6 +33,7 @@ from benchmarks.sections import qemu as qemu_section
 from benchmarks.sections import release as release_section
 from benchmarks.sections import tests as tests_section
 from benchmarks.sections import upload as upload_section
+from benchmarks.sections import upstream as upstream_section
 from ci.core.platforms import parse_platform
 from ci.engine.session import engine_connection
 from tests.support.disk_usage import disk_usage
@@ -53,6 +55,7 @@ SECTIONS = (
     "module",
     "qemu",
     "go-cache",
+    "upstream",
 )
 
 
@@ -100,7 +103,15 @@ def main(
             "build again, and after an engine restart), module (10. the module front's cost), "
             "qemu (11. section 1's go build on the host, no engine: QEMU's own cost), "
             "go-cache (12. new runners with the Go cache restored; restarts the engine with no "
-            "state); repeatable."
+            "state), upstream (13. upstream's own script and Dockerfiles beside antrea-ci, "
+            "images compared; needs --iptables-wrappers-repo); repeatable."
+        ),
+    ] = None,
+    iptables_wrappers_repo: Annotated[
+        Path | None,
+        typer.Option(
+            help="upstream: a git repository of kubernetes-sigs/iptables-wrappers holding the "
+            "commit the tree pins (both routes build it; default: the fixture, not a repo)."
         ),
     ] = None,
     write: Annotated[
@@ -156,6 +167,14 @@ def main(
                 await module_section.measure(bench, runs)
             if "go-cache" in chosen:
                 await go_cache_section.measure(bench, runs)
+            if "upstream" in chosen:
+                if iptables_wrappers_repo is None:
+                    raise typer.BadParameter("upstream needs --iptables-wrappers-repo")
+                campaign.append(
+                    await upstream_section.measure(
+                        bench, emulated_limit, iptables_wrappers_repo, buildx()
+                    )
+                )
             if "faults" in chosen:
                 campaign.append(await faults_section.measure(bench, runs))
             async with engine_connection():
@@ -179,6 +198,14 @@ def main(
             f"QEMU user mode); source: {source or 'the antrea-mini fixture'}; OVS: "
             f"{ovs_tarball_path or 'the ovs-mini fixture'}.\n\n{table}\n"
         )
+
+
+def buildx() -> Path:
+    """The buildx tests/engine/tools built (ANTREA_CI_BUILDX)."""
+    path = Path(os.environ.get("ANTREA_CI_BUILDX", ""))
+    if not path.is_file():
+        raise SystemExit('upstream needs buildx: run `eval "$(tests/engine/tools)"`')
+    return path
 
 
 if __name__ == "__main__":

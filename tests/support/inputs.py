@@ -133,7 +133,11 @@ def fixture_antrea(engine: OfflineTestBed, checkout: Path, tarball: Path) -> Ant
 
 
 def fixture_inputs(
-    engine: OfflineTestBed, checkout: Path, tarball: Path, base_registry: str = ""
+    engine: OfflineTestBed,
+    checkout: Path,
+    tarball: Path,
+    base_registry: str = "",
+    wrapper_source: Path = WRAPPER_FIXTURE,
 ) -> BuildInputs:
     """The build inputs of fixture_antrea, for the builder's classes (benchmarks)."""
     return BuildInputs(
@@ -142,5 +146,5 @@ def fixture_inputs(
         go_image=engine.go_image,
         ovs_tarball=dag.host().file(str(tarball)),
         base_registry=base_registry,
-        iptables_wrapper_source=dag.host().directory(str(WRAPPER_FIXTURE)),
+        iptables_wrapper_source=dag.host().directory(str(wrapper_source)),
     )
