@@ -17,8 +17,8 @@ import tarfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
+from ci.core.oci_tarball import blob, member
 from ci.core.summary import table
 
 # The image config fields compared (OCI names).
@@ -79,39 +79,28 @@ def read_image(tarball: Path, keep: Iterable[str] = (DPKG_STATUS,)) -> ImageCont
             raise ValueError(f"{tarball}: neither an OCI layout nor a docker save archive")
         content = ImageContent(config=_compared_config(config))
         for layer in layers:
-            with tarfile.open(fileobj=_member(archive, layer), mode="r:*") as diff:
+            with tarfile.open(fileobj=member(archive, layer), mode="r:*") as diff:
                 _apply(content, diff, wanted)
     return content
 
 
-def _member(archive: tarfile.TarFile, name: str) -> IO[bytes]:
-    member = archive.extractfile(name)
-    if member is None:
-        raise ValueError(f"{archive.name!r} has no {name}")
-    return member
-
-
-def _blob(digest: str) -> str:
-    return "blobs/" + digest.replace(":", "/")
-
-
 def _oci_image(archive: tarfile.TarFile) -> tuple[dict[str, object], list[str]]:
-    index = json.load(_member(archive, "index.json"))
+    index = json.load(member(archive, "index.json"))
     manifests = index["manifests"]
     if len(manifests) != 1:
         raise ValueError(f"{archive.name!r} holds {len(manifests)} images, not one")
-    manifest = json.load(_member(archive, _blob(manifests[0]["digest"])))
+    manifest = json.load(member(archive, blob(manifests[0]["digest"])))
     if "manifests" in manifest:  # an index of one image
-        manifest = json.load(_member(archive, _blob(manifest["manifests"][0]["digest"])))
-    config = json.load(_member(archive, _blob(manifest["config"]["digest"])))
-    return config, [_blob(layer["digest"]) for layer in manifest["layers"]]
+        manifest = json.load(member(archive, blob(manifest["manifests"][0]["digest"])))
+    config = json.load(member(archive, blob(manifest["config"]["digest"])))
+    return config, [blob(layer["digest"]) for layer in manifest["layers"]]
 
 
 def _docker_image(archive: tarfile.TarFile) -> tuple[dict[str, object], list[str]]:
-    manifest = json.load(_member(archive, "manifest.json"))
+    manifest = json.load(member(archive, "manifest.json"))
     if len(manifest) != 1:
         raise ValueError(f"{archive.name!r} holds {len(manifest)} images, not one")
-    config = json.load(_member(archive, manifest[0]["Config"]))
+    config = json.load(member(archive, manifest[0]["Config"]))
     return config, list(manifest[0]["Layers"])
 
 
@@ -129,8 +118,8 @@ def _apply(content: ImageContent, diff: tarfile.TarFile, keep: set[str]) -> None
     """One layer over the ones before it: its whiteouts first, then its entries."""
     members = diff.getmembers()
     files = content.files
-    for member in members:
-        path = _normal(member.name)
+    for entry in members:
+        path = _normal(entry.name)
         parent, _, base = path.rpartition("/")
         if base == OPAQUE:
             prefix = f"{parent}/" if parent else ""
@@ -140,13 +129,13 @@ def _apply(content: ImageContent, diff: tarfile.TarFile, keep: set[str]) -> None
             gone = f"{parent}/{base[len(WHITEOUT) :]}" if parent else base[len(WHITEOUT) :]
             for below in [p for p in files if p == gone or p.startswith(gone + "/")]:
                 del files[below]
-    for member in members:
-        path = _normal(member.name)
+    for entry in members:
+        path = _normal(entry.name)
         if not path or path.rpartition("/")[2].startswith(WHITEOUT):
             continue
-        files[path] = _entry(diff, member, files)
-        if path in keep and member.isfile():
-            content.kept[path] = _member(diff, member.name).read()
+        files[path] = _entry(diff, entry, files)
+        if path in keep and entry.isfile():
+            content.kept[path] = member(diff, entry.name).read()
 
 
 def _normal(name: str) -> str:
@@ -155,26 +144,24 @@ def _normal(name: str) -> str:
     return "" if path == "." else path
 
 
-def _entry(
-    diff: tarfile.TarFile, member: tarfile.TarInfo, files: dict[str, FileEntry]
-) -> FileEntry:
-    owner = f"{member.uid}:{member.gid}"
-    mode = member.mode & 0o7777
-    if member.isfile():
+def _entry(diff: tarfile.TarFile, item: tarfile.TarInfo, files: dict[str, FileEntry]) -> FileEntry:
+    owner = f"{item.uid}:{item.gid}"
+    mode = item.mode & 0o7777
+    if item.isfile():
         digest = hashlib.sha256()
-        stream = _member(diff, member.name)
+        stream = member(diff, item.name)
         for chunk in iter(lambda: stream.read(1 << 20), b""):
             digest.update(chunk)
         return FileEntry("file", mode, owner, digest.hexdigest())
-    if member.islnk():  # the same content as its target, as a reader of the image sees it
-        target = files.get(_normal(member.linkname))
+    if item.islnk():  # the same content as its target, as a reader of the image sees it
+        target = files.get(_normal(item.linkname))
         return FileEntry("file", mode, owner, target.content if target else "")
-    if member.issym():
-        return FileEntry("symlink", mode, owner, member.linkname)
-    if member.isdir():
+    if item.issym():
+        return FileEntry("symlink", mode, owner, item.linkname)
+    if item.isdir():
         return FileEntry("dir", mode, owner, "")
-    kind = "fifo" if member.isfifo() else "device"
-    return FileEntry(kind, mode, owner, f"{member.devmajor}:{member.devminor}")
+    kind = "fifo" if item.isfifo() else "device"
+    return FileEntry(kind, mode, owner, f"{item.devmajor}:{item.devminor}")
 
 
 @dataclass(frozen=True)

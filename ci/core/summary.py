@@ -15,9 +15,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO
 
 from ci.core.baseline import StageChange
+from ci.core.oci_tarball import blob, member
 from ci.core.timings import RAN, StageTimes
 
 # Lines of a failed test's output shown under its name.
@@ -58,19 +58,11 @@ class ImageFacts:
 def tarball_facts(name: str, platform: str, tarball: Path) -> ImageFacts:
     """The digest and compressed size (config and layers) of the one image of a tarball."""
     with tarfile.open(tarball) as archive:
-        index = json.load(_member(archive, "index.json"))
+        index = json.load(member(archive, "index.json"))
         descriptor = index["manifests"][0]
-        blob = f"blobs/{descriptor['digest'].replace(':', '/')}"
-        manifest = json.load(_member(archive, blob))
+        manifest = json.load(member(archive, blob(descriptor["digest"])))
     size = int(manifest["config"]["size"]) + sum(int(layer["size"]) for layer in manifest["layers"])
     return ImageFacts(name, platform, str(descriptor["digest"]), size)
-
-
-def _member(archive: tarfile.TarFile, name: str) -> IO[bytes]:
-    member = archive.extractfile(name)
-    if member is None:
-        raise ValueError(f"{archive.name!r} has no {name}")
-    return member
 
 
 def stages_table(times: StageTimes) -> str:

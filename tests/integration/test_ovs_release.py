@@ -7,8 +7,6 @@ The release tarball is ../shared/offline/openvswitch-<OVS_VERSION>.tar.gz beside
 from __future__ import annotations
 
 import gzip
-import io
-import tarfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from ci.core.versions import pins
 from ci.images.builder import Images
 from ci.images.ovs import OvsTarballError
 from tests.support.inputs import FIXTURES, OFFLINE, antrea_checkout, fixture_antrea, ovs_tarball
+from tests.support.tarballs import write_tarball
 from tests.support.testbed import OfflineTestBed
 from tests.support.upstream import AGENT, RELEASE_OVS_PACKAGES, check_image
 
@@ -90,12 +89,7 @@ async def test_ovs_logs_rotate_by_size_and_charon_logs_as_the_tree_says(
 
 
 def _tarball(path: Path, files: dict[str, bytes]) -> Path:
-    with tarfile.open(path, "w:gz") as archive:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return path
+    return write_tarball(path, files, "w:gz")
 
 
 @pytest.mark.parametrize(

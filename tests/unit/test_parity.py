@@ -20,6 +20,7 @@ from ci.core.parity import (
     read_image,
     report,
 )
+from tests.support.tarballs import write_tarball
 
 STATUS = (
     "Package: iptables\nStatus: install ok installed\nVersion: 1.8.9-2\n\n"
@@ -61,15 +62,9 @@ def oci_tarball(path: Path, layers: list[bytes], config: dict[str, object]) -> P
     config_blob = add(json.dumps({"config": config}).encode())
     manifest = {"config": config_blob, "layers": [add(data) for data in layers]}
     index = {"manifests": [add(json.dumps(manifest).encode())]}
-    with tarfile.open(path, "w") as archive:
-        for name, data in [
-            ("index.json", json.dumps(index).encode()),
-            *((f"blobs/{d.replace(':', '/')}", b) for d, b in blobs.items()),
-        ]:
-            member = tarfile.TarInfo(name)
-            member.size = len(data)
-            archive.addfile(member, io.BytesIO(data))
-    return path
+    files = {"index.json": json.dumps(index).encode()}
+    files.update((f"blobs/{d.replace(':', '/')}", b) for d, b in blobs.items())
+    return write_tarball(path, files)
 
 
 def docker_tarball(path: Path, layers: list[bytes], config: dict[str, object]) -> Path:
@@ -80,12 +75,7 @@ def docker_tarball(path: Path, layers: list[bytes], config: dict[str, object]) -
     files["manifest.json"] = json.dumps(
         [{"Config": "config.json", "Layers": [f"{n}/layer.tar" for n in range(len(layers))]}]
     ).encode()
-    with tarfile.open(path, "w") as archive:
-        for name, data in files.items():
-            member = tarfile.TarInfo(name)
-            member.size = len(data)
-            archive.addfile(member, io.BytesIO(data))
-    return path
+    return write_tarball(path, files)
 
 
 BASE = layer(

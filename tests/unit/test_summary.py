@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import tarfile
 from datetime import UTC, datetime, timedelta
-from io import BytesIO
 from pathlib import Path
 
 from ci.core.baseline import compare, load_timings
@@ -24,6 +22,7 @@ from ci.core.summary import (
 )
 from ci.core.timings import StageTimes
 from tests.support.markdown import markdown_tables as tables
+from tests.support.tarballs import write_tarball
 
 
 def fixture_times() -> StageTimes:
@@ -119,12 +118,8 @@ def test_an_oci_tarballs_digest_and_compressed_size_are_read(tmp_path: Path) -> 
         {"config": {"size": 100}, "layers": [{"size": 1000}, {"size": 24}]}
     ).encode()
     index = json.dumps({"manifests": [{"digest": "sha256:" + "ef" * 32}]}).encode()
-    tarball = tmp_path / "image.tar"
-    with tarfile.open(tarball, "w") as archive:
-        for name, data in (("index.json", index), (f"blobs/sha256/{'ef' * 32}", manifest)):
-            member = tarfile.TarInfo(name)
-            member.size = len(data)
-            archive.addfile(member, BytesIO(data))
+    files = {"index.json": index, f"blobs/sha256/{'ef' * 32}": manifest}
+    tarball = write_tarball(tmp_path / "image.tar", files)
     facts = tarball_facts("antrea-agent-ubuntu", "linux/amd64", tarball)
     assert facts.digest == "sha256:" + "ef" * 32 and facts.compressed == 1124
 
