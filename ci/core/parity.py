@@ -61,7 +61,8 @@ def dpkg_versions(status: str) -> dict[str, str]:
     versions = {}
     for stanza in status.split("\n\n"):
         fields = dict(re.findall(r"^([A-Za-z-]+): (.*)$", stanza, re.MULTILINE))
-        if "install ok installed" in fields.get("Status", "") and "Package" in fields:
+        # "install ok installed", or "hold ok installed" for a held package.
+        if fields.get("Status", "").endswith(" ok installed") and "Package" in fields:
             versions[fields["Package"]] = fields.get("Version", "")
     return versions
 

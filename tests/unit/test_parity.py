@@ -24,7 +24,8 @@ from tests.support.tarballs import write_tarball
 
 STATUS = (
     "Package: iptables\nStatus: install ok installed\nVersion: 1.8.9-2\n\n"
-    "Package: openvswitch-switch\nStatus: install ok installed\nVersion: 3.7.1-1\n\n"
+    "Package: openvswitch-switch\nStatus: hold ok installed\nVersion: 3.7.1-1\n\n"
+    "Package: openvswitch-doc\nStatus: hold ok not-installed\n\n"
     "Package: gone\nStatus: deinstall ok config-files\nVersion: 1\n"
 )
 
