@@ -65,17 +65,9 @@ async def ours(bench: Bench, platform: Platform, output: Path) -> tuple[float, S
     return time.monotonic() - started, times
 
 
-async def theirs(
-    route: UpstreamRoute, platform: Platform, log: Path, limit: float
-) -> RouteRun | None:
-    """Upstream's route for the platform, stopped after limit seconds (0: never); None when
-    stopped."""
-    result: list[RouteRun] = []
-    with anyio.move_on_after(limit or None):
-        result.append(
-            await anyio.to_thread.run_sync(route.build, platform, log, abandon_on_cancel=True)
-        )
-    return result[0] if result else None
+async def theirs(route: UpstreamRoute, platform: Platform, log: Path, limit: float) -> RouteRun:
+    """Upstream's route for the platform, stopped after limit seconds (0: never)."""
+    return await anyio.to_thread.run_sync(route.build, platform, log, limit)
 
 
 async def measure(bench: Bench, emulated_limit: float, wrappers_repo: Path, buildx: Path) -> str:
@@ -126,12 +118,10 @@ async def rows(
         bench.add(mine, seconds)
         stop = limit * seconds if limit else 0.0
         ran = await theirs(route, platform, log, stop)
-        if ran is None:
+        if ran.stopped:
             upstream.stopped.add(len(upstream.values))
-            bench.add(upstream, stop)
-        else:
-            bench.add(upstream, ran.seconds)
-            stages(bench, platform, label, times, ran)
+        bench.add(upstream, ran.seconds)
+        stages(bench, platform, label, times, ran)
         bench.comparisons.append(
             Comparison(f"{platform} {label}, upstream/antrea-ci", upstream, mine)
         )
@@ -147,6 +137,7 @@ async def rows(
     if changes:
         deps = bench.tree / "build/images/deps/cni-binaries-version"
         deps.write_text("v1.9.0\n")
+        route.prepare_platform(platform, log)  # upstream downloads v1.9.0's .tgz: served
         await row("CNI plugins version changed (v1.9.1 to v1.9.0)")
         deps.write_text("v1.9.1\n")
 

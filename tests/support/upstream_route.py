@@ -22,6 +22,7 @@ import functools
 import http.server
 import os
 import shutil
+import signal
 import subprocess
 import tarfile
 import tempfile
@@ -31,6 +32,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from ci.core.platforms import Platform
 from tests.support.inputs import FIXTURES, REAL_ANTREA_TARBALL, WRAPPER_FIXTURE, git
@@ -155,6 +157,22 @@ class DockerCall:
         return next((s for prefix, s in SAME_WORK.items() if tagged.startswith(prefix)), "")
 
 
+def run_group(
+    command: list[str], cwd: Path, env: dict[str, str], out: IO[str], limit: float | None
+) -> int | None:
+    """Run a command in a process group of its own; its exit code, or None when it ran
+    past the limit (seconds) and its group was killed."""
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        return process.wait(timeout=limit)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        return None
+
+
 def docker_calls(text: str) -> list[DockerCall]:
     """The calls the shim recorded."""
     calls = []
@@ -172,6 +190,7 @@ class RouteRun:
     platform: str
     commands: dict[str, float] = field(default_factory=dict)
     stages: dict[str, float] = field(default_factory=dict)
+    stopped: bool = False  # stopped at its limit: its seconds are a lower bound
 
     @property
     def seconds(self) -> float:
@@ -301,42 +320,42 @@ class UpstreamRoute:
                 f"docker {' '.join(args[:3])} failed (exit {done.returncode}): see {log}"
             )
 
-    def build(self, platform: Platform, log: Path) -> RouteRun:
+    def build(self, platform: Platform, log: Path, limit: float = 0.0) -> RouteRun:
         """Upstream's CI for one platform: the all-images script, then the flow aggregator's
         make target (NO_PULL: the script pulled and tagged the seeds; `--pull` would go to
-        Docker Hub). Each command timed, and each build (through the docker shim)."""
+        Docker Hub). Each command timed, and each build (through the docker shim). With a
+        limit (seconds), the route is stopped there (its process group killed: the builds
+        it started are cancelled) and the run marked stopped."""
         (self.tree / "build/images/.targetarch").unlink(missing_ok=True)
         commands = {
             "hack/build-antrea-linux-all.sh": [
-                "./hack/build-antrea-linux-all.sh",
-                "--platform",
-                str(platform),
-                "--pull",
+                *["./hack/build-antrea-linux-all.sh", "--platform", str(platform), "--pull"],
             ],
             "make flow-aggregator-image": [
-                "make",
-                "flow-aggregator-image",
-                f"DOCKER_TARGETPLATFORM={platform}",
+                *["make", "flow-aggregator-image", f"DOCKER_TARGETPLATFORM={platform}"],
                 "NO_PULL=1",
             ],
         }
         result = RouteRun(str(platform))
         calls = self.work / "docker-calls"
         calls.unlink(missing_ok=True)
+        started = time.monotonic()
         for name, command in commands.items():
-            started = time.monotonic()
+            begun = time.monotonic()
+            left = limit - (begun - started) if limit else None
             with log.open("a") as out:
                 out.write(f"\n=== {name}\n")
                 out.flush()
-                done = subprocess.run(
-                    command, cwd=self.tree, env=self.env(), stdout=out, stderr=subprocess.STDOUT
-                )
-            result.commands[name] = time.monotonic() - started
-            if done.returncode != 0:
+                code = run_group(command, self.tree, self.env(), out, left)
+            result.commands[name] = time.monotonic() - begun
+            if code is None:
+                result.stopped = True
+                break
+            if code != 0:
                 raise RouteError(
-                    f"upstream's {name} for {platform} failed (exit {done.returncode}): see {log}"
+                    f"upstream's {name} for {platform} failed (exit {code}): see {log}"
                 )
-        for call in docker_calls(calls.read_text()):
+        for call in docker_calls(calls.read_text() if calls.exists() else ""):
             if call.stage:
                 result.stages[call.stage] = (
                     result.stages.get(call.stage, 0.0) + call.end - call.start

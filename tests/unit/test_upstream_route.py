@@ -3,13 +3,15 @@ timed by stage (no engine)."""
 
 from __future__ import annotations
 
+import os
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.support.inputs import REAL_ANTREA_TARBALL
-from tests.support.upstream_route import docker_calls
+from tests.support.upstream_route import docker_calls, run_group
 from tests.support.upstream_substitutions import SubstitutionError, apply, listed, substitutions
 
 FILES = "http://172.17.0.1:8089"
@@ -55,3 +57,13 @@ def test_each_build_upstream_ran_is_timed_under_the_stage_doing_the_same_work() 
     calls = docker_calls(CALLS)
     assert [call.stage for call in calls] == ["", "", "ovs", "base", "", "agent"]
     assert calls[2].end - calls[2].start == 188.0
+
+
+def test_a_route_command_past_its_limit_is_killed_with_its_children(tmp_path: Path) -> None:
+    log = (tmp_path / "log").open("w")
+    child = tmp_path / "child-still-ran"
+    script = f"(sleep 2; touch {child}) & sleep 30"
+    assert run_group(["sh", "-c", script], tmp_path, dict(os.environ), log, 0.5) is None
+    assert run_group(["true"], tmp_path, dict(os.environ), log, 5) == 0
+    time.sleep(2.5)
+    assert not child.exists()
