@@ -2,12 +2,14 @@
 Dockerfiles, tests/support/upstream_route.py) on the fixture, linux/amd64: file by file and
 config field by config field, every difference explained (tests/support/parity_allowed.py).
 
-The real tree's comparison is the benchmark's (`--section upstream`); this one runs in CI.
+The real tree's comparison is the benchmark's (`--section upstream`); this one runs in CI,
+with a check that every offline substitution still matches v2.7.0's own files once.
 """
 
 from __future__ import annotations
 
 import os
+import tarfile
 from pathlib import Path
 
 import anyio
@@ -19,7 +21,7 @@ from ci.core.platforms import parse_platform
 from ci.core.timings import StageTimes, image_tarball_name
 from ci.images.builder import ImageBuilder
 from ci.images.local_build import LocalBuild
-from tests.support.inputs import fixture_inputs, ovs_tarball
+from tests.support.inputs import REAL_ANTREA_TARBALL, fixture_inputs, ovs_tarball
 from tests.support.parity_allowed import ALLOWED
 from tests.support.testbed import OfflineTestBed
 from tests.support.upstream_route import (
@@ -29,6 +31,7 @@ from tests.support.upstream_route import (
     fixture_tree,
     wrappers_repository,
 )
+from tests.support.upstream_substitutions import SubstitutionError, apply, listed, substitutions
 
 COMPARED = {
     "agent": "antrea-agent-ubuntu",
@@ -36,6 +39,7 @@ COMPARED = {
     "flow_aggregator": "flow-aggregator",
 }
 AMD64 = parse_platform("linux/amd64")
+pytestmark = pytest.mark.engine
 
 
 def buildx() -> Path:
@@ -78,3 +82,32 @@ def test_every_difference_from_upstreams_image_is_explained(
     report = parity.report(f"{image} linux/amd64", comparison, {})
     assert comparison.same, report
     assert comparison.explained, "the comparison found nothing at all: did it compare?"
+
+
+FILES = "http://172.17.0.1:8089"
+
+
+def upstream_build_files(destination: Path) -> Path:
+    """build/images of the v2.7.0 tree in ../shared/offline, unpacked alone."""
+    with tarfile.open(REAL_ANTREA_TARBALL) as archive:
+        members = [m for m in archive.getmembers() if "/build/images/" in m.name]
+        archive.extractall(destination, members=members, filter="tar")
+    (tree,) = destination.iterdir()
+    return tree
+
+
+def test_every_substitution_matches_v2_7_0_once_and_a_second_pass_is_refused(
+    tmp_path: Path,
+) -> None:
+    tree = upstream_build_files(tmp_path)
+    made = apply(tree, FILES)
+    assert len(made) == len(substitutions(FILES))
+    ovs = (tree / "build/images/ovs/Dockerfile").read_text()
+    assert f"{FILES}/openvswitch-$OVS_VERSION.tar.gz" in ovs and "openvswitch.org" not in ovs
+    base = (tree / "build/images/base/Dockerfile").read_text()
+    assert "github.com" not in base and "ppa:" not in base
+    assert "--build-context" not in (tree / "build/images/base/build.sh").read_text()
+    table = listed(made)
+    assert table.count("\n") == len(made) + 1 and "`build/images/base/build.sh`" in table
+    with pytest.raises(SubstitutionError, match=r"build/images/ovs/Dockerfile: .* 0 times"):
+        apply(tree, FILES)
