@@ -103,8 +103,8 @@ def main(
             "build again, and after an engine restart), module (10. the module front's cost), "
             "qemu (11. section 1's go build on the host, no engine: QEMU's own cost), "
             "go-cache (12. new runners with the Go cache restored; restarts the engine with no "
-            "state), upstream (13. upstream's own script and Dockerfiles beside antrea-ci, "
-            "images compared; needs --iptables-wrappers-repo); repeatable."
+            "state), upstream (13. upstream's own script and Dockerfiles beside antrea-ci on "
+            "--platform, images compared; needs --iptables-wrappers-repo); repeatable."
         ),
     ] = None,
     iptables_wrappers_repo: Annotated[

@@ -4,6 +4,7 @@ by file (ci.core.parity)."""
 
 from __future__ import annotations
 
+import platform as platform_module
 import subprocess
 import sys
 import tempfile
@@ -17,7 +18,7 @@ from benchmarks.common import CHANGED_FILE, Bench, code_change, prune
 from benchmarks.figures import Comparison
 from ci.core import parity
 from ci.core.catalog import IMAGE_NAMES
-from ci.core.platforms import Platform, parse_platform
+from ci.core.platforms import Platform, parse_platform, runs_natively
 from ci.core.timings import StageTimes, image_tarball_name
 from ci.engine.session import engine_connection
 from ci.images.local_build import LocalBuild
@@ -71,10 +72,14 @@ async def theirs(route: UpstreamRoute, platform: Platform, log: Path, limit: flo
 
 
 async def measure(bench: Bench, emulated_limit: float, wrappers_repo: Path, buildx: Path) -> str:
-    """Rows: linux/amd64 cold, no change, one Go file changed, CNI plugins version changed;
-    linux/arm64 cold (upstream stopped at emulated_limit times ours), one Go file changed.
-    Then both routes' amd64 images compared. Returns the substitutions and the parity
-    reports, in Markdown. One run: each row starts from the state the row before left."""
+    """The rows of the bench's platform: natively (the host's architecture) cold, no change,
+    one Go file changed, CNI plugins version changed; emulated cold (upstream stopped at
+    emulated_limit times ours) and one Go file changed. Then both routes' images of that
+    platform compared. Returns the substitutions and the parity reports, in Markdown. One
+    run: each row starts from the state the row before left."""
+    platform = parse_platform(bench.platform)
+    host = parse_platform(f"linux/{platform_module.machine()}")  # x86_64, aarch64: aliases
+    native = runs_natively(platform, host)
     with tempfile.TemporaryDirectory(prefix="antrea-ci-upstream-") as scratch:
         work = Path(scratch)
         log = work / "upstream.log"
@@ -87,11 +92,10 @@ async def measure(bench: Bench, emulated_limit: float, wrappers_repo: Path, buil
                 "(tests/support/upstream_substitutions.py):\n\n" + listed(route.substitutions)
             )
             same = replace(bench, tree=route.tree, wrapper_source=route.wrapper_checkout())
-            amd64, arm64 = parse_platform("linux/amd64"), parse_platform("linux/arm64")
+            limit = 0.0 if native else emulated_limit
             try:
-                await rows(same, route, amd64, work, log, 0.0, changes=True)
-                reports += compare_images(route, work / "ours-linux-amd64", amd64)
-                await rows(same, route, arm64, work, log, emulated_limit, changes=False)
+                await rows(same, route, platform, work, log, limit, changes=native)
+                reports += compare_images(route, work / f"ours-{platform.slug}", platform)
             except RouteError as error:
                 print(f"upstream: {error}\n{log.read_text()[-6000:]}", file=sys.stderr)
                 raise

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ci.core.go_buildinfo import read_build_info
 from ci.core.oci_tarball import blob, member
 from ci.core.summary import table
 
@@ -26,6 +27,17 @@ CONFIG_FIELDS = ("Entrypoint", "Cmd", "Env", "User", "Labels", "WorkingDir")
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
 DPKG_STATUS = "var/lib/dpkg/status"
+# The Go binaries whose build information a parity report shows, by the name it gives them.
+REPORTED_BINARIES = {
+    "antrea-agent": "usr/local/bin/antrea-agent",
+    "antrea-controller": "usr/local/bin/antrea-controller",
+    "flow-aggregator": "flow-aggregator",
+    "antctl": "usr/local/bin/antctl",
+    "CNI plugins (host-local)": "opt/cni/bin/host-local",
+    "iptables-wrapper": "usr/sbin/iptables-wrapper",
+}
+# The files a comparison reads whole: dpkg's status and the reported binaries.
+READ_WHOLE = (DPKG_STATUS, *REPORTED_BINARIES.values())
 
 
 @dataclass(frozen=True)
@@ -67,7 +79,7 @@ def dpkg_versions(status: str) -> dict[str, str]:
     return versions
 
 
-def read_image(tarball: Path, keep: Iterable[str] = (DPKG_STATUS,)) -> ImageContent:
+def read_image(tarball: Path, keep: Iterable[str] = READ_WHOLE) -> ImageContent:
     """The one image of an OCI-layout or `docker save` tarball, layers merged."""
     wanted = set(keep)
     with tarfile.open(tarball) as archive:
@@ -291,10 +303,22 @@ def report(
 
 
 def package_versions(ours: ImageContent, theirs: ImageContent) -> dict[str, tuple[str, str]]:
-    """The reported packages' versions on each side ("-" where one is not installed)."""
+    """The reported packages' versions on each side ("-" where one is not installed), then
+    the reported Go binaries' build information (toolchain, main module, version)."""
     mine, other = ours.packages(), theirs.packages()
-    return {
+    versions = {
         name: (mine.get(name, "-"), other.get(name, "-"))
         for name in REPORTED_PACKAGES
         if name in mine or name in other
     }
+    for name, path in REPORTED_BINARIES.items():
+        if path in ours.kept or path in theirs.kept:
+            versions[name] = (_go_build(ours, path), _go_build(theirs, path))
+    return versions
+
+
+def _go_build(image: ImageContent, path: str) -> str:
+    if path not in image.kept:
+        return "-"
+    info = read_build_info(image.kept[path])
+    return info.describe() if info else "not a Go binary"

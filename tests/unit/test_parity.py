@@ -20,6 +20,7 @@ from ci.core.parity import (
     read_image,
     report,
 )
+from tests.support.go_binaries import binary
 from tests.support.tarballs import write_tarball
 
 STATUS = (
@@ -193,3 +194,19 @@ def test_installed_packages_are_compared_by_version(tmp_path: Path) -> None:
         ("package", "iptables"),
     ]
     assert found[1] == Difference("package", "iptables", "1.8.9-2", "1.8.10-1")
+
+
+def test_the_report_shows_each_go_binary_s_build(tmp_path: Path) -> None:
+    def plugin(go: str, version: str) -> bytes:
+        module = "path\tgithub.com/containernetworking/plugins/plugins/ipam/host-local\n"
+        return binary(go, module + f"mod\tgithub.com/containernetworking/plugins\t{version}\t\n")
+
+    ours = read_image(agent(tmp_path, "ours", plugin("go1.26.8", "v1.9.1"), ["A=1"]))
+    theirs = read_image(agent(tmp_path, "theirs", plugin("go1.25.3", "(devel)"), ["A=1"], True))
+    versions = package_versions(ours, theirs)
+    text = report("antrea-agent linux/amd64", compare(ours, theirs, []), versions)
+    assert (
+        "| CNI plugins (host-local) | go1.26.8 github.com/containernetworking/plugins v1.9.1 "
+        "| go1.25.3 github.com/containernetworking/plugins (devel) |"
+    ) in text
+    assert "antrea-agent |" not in text  # not in either image: no row
