@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+# What a reader accepts: v1, and v0.1, the envelope `cosign attest --predicate` writes.
+READ_STATEMENT_TYPES = (STATEMENT_TYPE, "https://in-toto.io/Statement/v0.1")
 PROVENANCE_TYPE = "https://slsa.dev/provenance/v1"
 BUILD_TYPE = "https://github.com/antrea-io/antrea-ci/build/v1"
 BUILDER_ID = "https://github.com/antrea-io/antrea-ci"
@@ -89,6 +91,17 @@ def statement(subject: str, digest: str, facts: BuildFacts) -> dict[str, Any]:
     """The provenance statement of the image pushed as subject (repository) at digest."""
     if not DIGEST.fullmatch(digest):
         raise ProvenanceError(f"subject digest {digest!r} is not sha256:<64 hex digits>")
+    return {
+        "_type": STATEMENT_TYPE,
+        "subject": [{"name": subject, "digest": {"sha256": digest.removeprefix("sha256:")}}],
+        "predicateType": PROVENANCE_TYPE,
+        "predicate": predicate(facts),
+    }
+
+
+def predicate(facts: BuildFacts) -> dict[str, Any]:
+    """The SLSA v1 provenance predicate of a build (what `cosign attest` signs and wraps
+    in a statement naming the digest it attests)."""
     facts.check()
     source = facts.source
     dependencies = [
@@ -103,34 +116,29 @@ def statement(subject: str, digest: str, facts: BuildFacts) -> dict[str, Any]:
         _image("go-image", facts.go_image),
     ]
     return {
-        "_type": STATEMENT_TYPE,
-        "subject": [{"name": subject, "digest": {"sha256": digest.removeprefix("sha256:")}}],
-        "predicateType": PROVENANCE_TYPE,
-        "predicate": {
-            "buildDefinition": {
-                "buildType": BUILD_TYPE,
-                "externalParameters": {
-                    "image": facts.image,
-                    "platform": facts.platform,
-                    "source": {"version": source.version, "dirty": source.dirty},
-                    "versions": {
-                        "openvswitch": facts.ovs_version,
-                        "cniPlugins": facts.cni_plugins_version,
-                        "suricata": facts.suricata_version,
-                    },
+        "buildDefinition": {
+            "buildType": BUILD_TYPE,
+            "externalParameters": {
+                "image": facts.image,
+                "platform": facts.platform,
+                "source": {"version": source.version, "dirty": source.dirty},
+                "versions": {
+                    "openvswitch": facts.ovs_version,
+                    "cniPlugins": facts.cni_plugins_version,
+                    "suricata": facts.suricata_version,
                 },
-                "resolvedDependencies": dependencies,
             },
-            "runDetails": {
-                "builder": {
-                    "id": BUILDER_ID,
-                    "version": {
-                        "antrea-ci": facts.antrea_ci_version,
-                        "dagger-engine": facts.dagger_version,
-                    },
+            "resolvedDependencies": dependencies,
+        },
+        "runDetails": {
+            "builder": {
+                "id": BUILDER_ID,
+                "version": {
+                    "antrea-ci": facts.antrea_ci_version,
+                    "dagger-engine": facts.dagger_version,
                 },
-                "metadata": {"invocationId": facts.invocation} if facts.invocation else {},
             },
+            "metadata": {"invocationId": facts.invocation} if facts.invocation else {},
         },
     }
 
@@ -150,10 +158,10 @@ class Recorded:
 
 
 def read_statement(document: dict[str, Any]) -> Recorded:
-    """The recorded facts of a statement; ProvenanceError when it is not SLSA v1 provenance
-    of this pipeline's build type."""
-    if document.get("_type") != STATEMENT_TYPE:
-        raise ProvenanceError(f"not an in-toto Statement v1: _type {document.get('_type')!r}")
+    """The recorded facts of a statement (v1 or v0.1); ProvenanceError when it is not SLSA
+    v1 provenance of this pipeline's build type."""
+    if document.get("_type") not in READ_STATEMENT_TYPES:
+        raise ProvenanceError(f"not an in-toto statement: _type {document.get('_type')!r}")
     if document.get("predicateType") != PROVENANCE_TYPE:
         raise ProvenanceError(f"not SLSA v1 provenance: {document.get('predicateType')!r}")
     try:

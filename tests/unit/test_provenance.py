@@ -17,6 +17,7 @@ from ci.core.provenance import (
     BuildFacts,
     ProvenanceError,
     SourceFacts,
+    predicate,
     read_statement,
     statement,
 )
@@ -107,3 +108,16 @@ def test_another_document_is_refused_by_what_it_lacks() -> None:
     del document["predicate"]["buildDefinition"]["externalParameters"]["platform"]
     with pytest.raises(ProvenanceError, match="lacks a field"):
         read_statement(document)
+
+
+def test_the_envelope_cosign_attest_writes_is_read() -> None:
+    """`cosign attest --predicate` wraps the predicate in an in-toto Statement v0.1."""
+    wrapped = {
+        "_type": "https://in-toto.io/Statement/v0.1",
+        "subject": [{"name": "r/x", "digest": {"sha256": DIGEST.removeprefix("sha256:")}}],
+        "predicateType": PROVENANCE_TYPE,
+        "predicate": predicate(FACTS),
+    }
+    assert read_statement(wrapped).subject_digests == (DIGEST,)
+    with pytest.raises(ProvenanceError, match="not an in-toto statement"):
+        read_statement({**wrapped, "_type": "https://in-toto.io/Statement/v2"})
