@@ -180,7 +180,7 @@ def _entry(diff: tarfile.TarFile, item: tarfile.TarInfo, files: dict[str, FileEn
 @dataclass(frozen=True)
 class Allowed:
     """A difference that is explained: what (only-ours, only-theirs, differs, package,
-    config), a glob over paths (a package's or config field's name), and why."""
+    version, config), a glob over paths (a package's or config field's name), and why."""
 
     what: str
     pattern: str
@@ -194,7 +194,9 @@ class Allowed:
 class Difference:
     """One path or config field where the two images differ."""
 
-    what: str  # only-ours, only-theirs, differs, package (installed, by version), config
+    # only-ours, only-theirs, differs, package (installed, by version), version (a Go
+    # binary's main module and version, from its build information), config
+    what: str
     path: str
     ours: str
     theirs: str
@@ -229,6 +231,10 @@ def differences(ours: ImageContent, theirs: ImageContent) -> list[Difference]:
         mine_version, other_version = mine_packages.get(package), other_packages.get(package)
         if mine_version != other_version:
             found.append(Difference("package", package, mine_version or "", other_version or ""))
+    for path in REPORTED_BINARIES.values():
+        mine_build, other_build = _module_version(ours, path), _module_version(theirs, path)
+        if mine_build is not None and other_build is not None and mine_build != other_build:
+            found.append(Difference("version", path, mine_build, other_build))
     for name in CONFIG_FIELDS:
         mine_value, other_value = ours.config.get(name), theirs.config.get(name)
         if isinstance(mine_value, dict) and isinstance(other_value, dict):
@@ -245,6 +251,12 @@ def differences(ours: ImageContent, theirs: ImageContent) -> list[Difference]:
         elif (mine_value or None) != (other_value or None):
             found.append(Difference("config", name, _shown(mine_value), _shown(other_value)))
     return found
+
+
+def _module_version(image: ImageContent, path: str) -> str | None:
+    """The main module and version a Go binary of the image records; None without one."""
+    info = read_build_info(image.kept[path]) if path in image.kept else None
+    return f"{info.module} {info.version}" if info else None
 
 
 def _shown(value: object) -> str:

@@ -210,3 +210,23 @@ def test_the_report_shows_each_go_binary_s_build(tmp_path: Path) -> None:
         "| go1.25.3 github.com/containernetworking/plugins (devel) |"
     ) in text
     assert "antrea-agent |" not in text  # not in either image: no row
+
+
+def test_a_go_binary_of_another_module_version_is_a_difference(tmp_path: Path) -> None:
+    def plugin(version: str) -> bytes:
+        return binary("go1.26.8", f"mod\tgithub.com/containernetworking/plugins\t{version}\t\n")
+
+    ours = read_image(agent(tmp_path, "ours", plugin("v1.9.0"), ["A=1"]))
+    theirs = read_image(agent(tmp_path, "theirs", plugin("v1.9.1"), ["A=1"], True))
+    bytes_only = Allowed("differs", "opt/cni/bin/*", "same version, other bytes")
+    comparison = compare(ours, theirs, [bytes_only])
+    assert [(d.what, d.path, d.ours, d.theirs) for d in comparison.unexplained] == [
+        (
+            "version",
+            "opt/cni/bin/host-local",
+            "github.com/containernetworking/plugins v1.9.0",
+            "github.com/containernetworking/plugins v1.9.1",
+        )
+    ]
+    same = read_image(agent(tmp_path, "same", plugin("v1.9.1"), ["A=1"]))
+    assert compare(same, theirs, [bytes_only]).same
