@@ -376,10 +376,13 @@ class UpstreamRoute:
         return checkout
 
     def image_tag(self, name: str) -> str:
-        """The local tag upstream's make targets give an image (antrea/NAME:VERSION-SHA)."""
+        """The local tag upstream's make targets give an image as versioning.mk makes it:
+        antrea/NAME:VERSION-SHA, with `.dirty` after SHA when a tracked file changed (the
+        rows that change a Go file or a pinned version)."""
         version = (self.tree / "VERSION").read_text().strip()
         sha = git(self.tree, "rev-parse", "--short", "HEAD")
-        return f"antrea/{name}:{version}-{sha}"
+        dirty = git(self.tree, "status", "--porcelain", "--untracked-files=no")
+        return f"antrea/{name}:{version}-{sha}{'.dirty' if dirty else ''}"
 
     def save(self, name: str, destination: Path) -> Path:
         """`docker save` of one of upstream's images, for comparison."""

@@ -7,7 +7,9 @@ import os
 import time
 from pathlib import Path
 
-from tests.support.upstream_route import docker_calls, run_group
+from tests.support.inputs import git
+from tests.support.testbed import OfflineTestBed
+from tests.support.upstream_route import UpstreamRoute, docker_calls, run_group
 
 CALLS = """\
 100.0 101.5 buildx inspect
@@ -33,3 +35,21 @@ def test_a_route_command_past_its_limit_is_killed_with_its_children(tmp_path: Pa
     assert run_group(["true"], tmp_path, dict(os.environ), log, 5) == 0
     time.sleep(2.5)
     assert not child.exists()
+
+
+def test_the_image_tag_is_dirty_after_a_tracked_file_changed(tmp_path: Path) -> None:
+    """As upstream's versioning.mk names images: a row that changed a Go file or a pinned
+    version builds antrea/NAME:VERSION-SHA.dirty, and that is the image compared."""
+    testbed = OfflineTestBed("r", "a", "u", "p", "d", "g")
+    route = UpstreamRoute(testbed, tmp_path, tmp_path, tmp_path, tmp_path, tmp_path)
+    route.tree.mkdir()
+    (route.tree / "VERSION").write_text("v2.7.0\n")
+    (route.tree / "main.go").write_text("package main\n")
+    git(route.tree, "init", "-q")
+    git(route.tree, "add", "-A")
+    git(route.tree, "-c", "user.name=t", "-c", "user.email=t@t.invalid", "commit", "-qm", "t")
+    sha = git(route.tree, "rev-parse", "--short", "HEAD")
+    (route.tree / "untracked").write_text("ignored, as versioning.mk ignores it\n")
+    assert route.image_tag("antrea-agent-ubuntu") == f"antrea/antrea-agent-ubuntu:v2.7.0-{sha}"
+    (route.tree / "main.go").write_text("package main // changed\n")
+    assert route.image_tag("antrea-agent-ubuntu").endswith(f"v2.7.0-{sha}.dirty")
