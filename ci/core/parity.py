@@ -10,6 +10,7 @@ reason, matches it.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import json
 import re
@@ -18,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ci.core.go_buildinfo import read_build_info
+from ci.core.go_buildinfo import GoBuildInfo, read_build_info
 from ci.core.oci_tarball import blob, member
 from ci.core.summary import table
 
@@ -66,6 +67,16 @@ class ImageContent:
     def packages(self) -> dict[str, str]:
         """The installed Debian packages and their versions (from dpkg's status file)."""
         return dpkg_versions(self.kept.get(DPKG_STATUS, b"").decode(errors="replace"))
+
+    @functools.cached_property
+    def go_builds(self) -> dict[str, GoBuildInfo | None]:
+        """The build information of each reported binary the image holds (None for a file
+        that is no Go binary), read once: a binary is scanned whole."""
+        return {
+            path: read_build_info(self.kept[path])
+            for path in REPORTED_BINARIES.values()
+            if path in self.kept
+        }
 
 
 def dpkg_versions(status: str) -> dict[str, str]:
@@ -255,7 +266,7 @@ def differences(ours: ImageContent, theirs: ImageContent) -> list[Difference]:
 
 def _module_version(image: ImageContent, path: str) -> str | None:
     """The main module and version a Go binary of the image records; None without one."""
-    info = read_build_info(image.kept[path]) if path in image.kept else None
+    info = image.go_builds.get(path)
     return f"{info.module} {info.version}" if info else None
 
 
@@ -324,13 +335,14 @@ def package_versions(ours: ImageContent, theirs: ImageContent) -> dict[str, tupl
         if name in mine or name in other
     }
     for name, path in REPORTED_BINARIES.items():
-        if path in ours.kept or path in theirs.kept:
+        if path in ours.go_builds or path in theirs.go_builds:
             versions[name] = (_go_build(ours, path), _go_build(theirs, path))
     return versions
 
 
 def _go_build(image: ImageContent, path: str) -> str:
-    if path not in image.kept:
+    """A report cell: the binary's build, "-" where the image lacks it."""
+    if path not in image.go_builds:
         return "-"
-    info = read_build_info(image.kept[path])
+    info = image.go_builds[path]
     return info.describe() if info else "not a Go binary"
