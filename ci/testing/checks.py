@@ -18,15 +18,16 @@ from ci.testing.unit_tests import TestSelection, UnitTestRunner, require_passed
 # The Python of the engine-less tests: the oldest requires-python allows.
 PYTHON_IMAGE = "python:3.11-slim"
 # What the repository check runs, in a copy of this repository. Left out: the tests that
-# run tools that image lacks, the host's Go (test_gotest), the workflow linters (actionlint
-# and shellcheck) and Mermaid and Chromium (test_summary_render), which tests/engine/tools
-# installs.
+# run tools that image lacks, the host's Go or git (test_gotest, and those marked
+# host_tools), the workflow linters (actionlint and shellcheck) and Mermaid and Chromium
+# (test_summary_render), which tests/engine/tools installs.
 REPOSITORY_CHECKS = [
     "pip install --quiet --root-user-action=ignore -e '.[test]'",
     "ruff check .",
     "ruff format --check .",
     "mypy",
-    "python -m pytest -q -m 'not engine and not online' --ignore tests/unit/test_gotest.py"
+    "python -m pytest -q -m 'not engine and not online and not host_tools'"
+    " --ignore tests/unit/test_gotest.py"
     " --ignore tests/tooling/test_summary_render.py"
     " --deselect tests/unit/test_workflows.py::test_actionlint_and_shellcheck_pass",
 ]

@@ -7,6 +7,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from ci.core.go_buildinfo import MAGIC, read_build_info
 from tests.support.go_binaries import binary
 
@@ -49,6 +51,7 @@ def test_no_build_information_is_none() -> None:
     assert read_build_info(binary("go1.26.8", MODINFO)[:90]) is None  # cut short
 
 
+@pytest.mark.host_tools
 def test_the_host_s_go_binary_reads_as_go_version_prints_it() -> None:
     go = shutil.which("go")
     assert go, "no Go toolchain on PATH (the test bed's tools need one too)"

@@ -7,6 +7,8 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.support.inputs import git
 from tests.support.testbed import OfflineTestBed
 from tests.support.upstream_route import UpstreamRoute, docker_calls, run_group
@@ -37,6 +39,7 @@ def test_a_route_command_past_its_limit_is_killed_with_its_children(tmp_path: Pa
     assert not child.exists()
 
 
+@pytest.mark.host_tools
 def test_the_image_tag_is_dirty_after_a_tracked_file_changed(tmp_path: Path) -> None:
     """As upstream's versioning.mk names images: a row that changed a Go file or a pinned
     version builds antrea/NAME:VERSION-SHA.dirty, and that is the image compared."""
