@@ -23,13 +23,16 @@ from dagger import dag
 from ci.cache.volumes import GoCacheVolumes
 from ci.core.errors import first_line
 from ci.core.go_cache import (
-    BUILD_DIR,
-    MODULE_DIR,
+    BUILD_TARS,
+    ENTRY_DIR,
+    MODULE_TAR,
     STAMP,
     CacheStore,
     DirectoryStore,
     GoCacheKey,
     RegistryStore,
+    engine_file_digest,
+    go_version,
     mismatch,
     newest_with_prefix,
     sha256_text,
@@ -39,7 +42,7 @@ from ci.core.say import Say, to_stderr
 from ci.images.golang import GO_BUILD_CACHE, GO_MOD_CACHE, SOURCE_DIR, go_builder
 from ci.images.inputs import Credential, authenticated
 
-# An exec's view of the entry it writes, before it becomes an image.
+# Where an exec writes an entry's tar files (a save) or unpacks them (a restore).
 OUT = "/antrea-ci-go-cache"
 # Files Go used or wrote since the restore are newer than this (entries are stamped STAMP).
 USED_SINCE = STAMP + 86400
@@ -48,11 +51,18 @@ USED_SINCE = STAMP + 86400
 async def cache_key(
     go_image: str, go_image_digest: str, engine: Platform, source: dagger.Directory
 ) -> GoCacheKey:
-    """The key of the entry a build of this source by this Go image on this engine uses."""
-    version = await dag.container().from_(go_image).with_exec(["go", "env", "GOVERSION"]).stdout()
+    """The key of the entry a build of this source by this Go image on this engine uses.
+    The Go version comes from the image's GOLANG_VERSION (its config: a restore can start
+    while its layers are pulled), or from `go env GOVERSION` in an image without one."""
+    image = dag.container().from_(go_image)
+    golang_version = await image.env_variable("GOLANG_VERSION")
+    if golang_version:
+        version = go_version(golang_version)
+    else:
+        version = (await image.with_exec(["go", "env", "GOVERSION"]).stdout()).strip()
     go_sum = await source.file("go.sum").contents() if "go.sum" in await source.entries() else ""
     return GoCacheKey(
-        go_version=version.strip(),
+        go_version=version,
         go_image_digest=go_image_digest.rpartition("@")[2],
         platform=engine,
         go_sum=sha256_text(go_sum),
@@ -60,28 +70,47 @@ async def cache_key(
 
 
 def _save_script(nonce: str) -> str:
-    """The shell script that copies into OUT what of the caches the last build and test run
-    used (build cache: the files newer than the stamp; module cache: the extracted modules
-    of the tree's module graph and the metadata Go reads, not the zips Go made them from),
-    stamped as it copies, and prints the bytes copied of each."""
-    copy = f"tar -cf - --mtime=@{STAMP} --totals --null -T"
+    """The shell script that writes into OUT, as the entry's tar files, what of the caches
+    the last build and test run used (build cache: the files newer than the stamp, in two
+    halves; module cache: the extracted modules of the tree's module graph and the
+    metadata Go reads, not the zips Go made them from), stamped, and prints the bytes of
+    each cache."""
+    first, second = (f"{OUT}/{name}" for name in BUILD_TARS)
+    pack = f"tar -cf - --mtime=@{STAMP} --totals --null -T"
     return f"""
 # {nonce}: a save reads the volumes as they are now, never a cached copy of them.
-mkdir -p {OUT}{MODULE_DIR} {OUT}{BUILD_DIR}
+mkdir -p {OUT}
 cd {GO_BUILD_CACHE}
-find . -type f -newermt @{USED_SINCE} -print0 > /tmp/build-files
-{copy} /tmp/build-files 2>/tmp/build-total | tar -xf - -C {OUT}{BUILD_DIR}
+find . -type f -newermt @{USED_SINCE} -path './[0-7]*' -print0 > /tmp/build-0
+find . -type f -newermt @{USED_SINCE} ! -path './[0-7]*' -print0 > /tmp/build-1
+{pack} /tmp/build-0 2>/tmp/build-0-total > {first} &
+first=$!
+{pack} /tmp/build-1 2>/tmp/build-1-total > {second} &
+second=$!
 cd {SOURCE_DIR}
-go list -m -f '{{{{.Dir}}}}' all | grep '^{GO_MOD_CACHE}/' | sed 's|^{GO_MOD_CACHE}/||' \
+go list -m -f '{{{{.Dir}}}}' all | grep '^{GO_MOD_CACHE}/' | sed 's|^{GO_MOD_CACHE}/||' \\
     > /tmp/module-dirs || true
 cd {GO_MOD_CACHE}
 {{ tr '\\n' '\\0' < /tmp/module-dirs
   find cache/download -type f \\( -name '*.mod' -o -name '*.info' -o -name '*.ziphash' \\) \\
       -print0 2>/dev/null || true; }} > /tmp/module-files
-{copy} /tmp/module-files 2>/tmp/module-total | tar -xf - -C {OUT}{MODULE_DIR}
+{pack} /tmp/module-files 2>/tmp/module-total > {OUT}/{MODULE_TAR}
+wait "$first"
+wait "$second"
 total() {{ sed -n 's/^Total bytes written: \\([0-9]*\\).*/\\1/p' "$1"; }}
-echo "$(total /tmp/module-total) $(total /tmp/build-total)"
+echo "$(total /tmp/module-total) $(($(total /tmp/build-0-total) + $(total /tmp/build-1-total)))"
 """
+
+
+def _unpack_script() -> str:
+    """The shell script that unpacks an entry's tar files (mounted at ENTRY_DIR) into
+    OUT/modules and OUT/build, the three side by side."""
+    tars = [(MODULE_TAR, "modules"), *((name, "build") for name in BUILD_TARS)]
+    lines = [f"mkdir -p {OUT}/modules {OUT}/build"]
+    for number, (name, where) in enumerate(tars):
+        lines += [f"tar -xf {ENTRY_DIR}/{name} -C {OUT}/{where} &", f"job{number}=$!"]
+    lines += [f'wait "$job{number}"' for number in range(len(tars))]
+    return "\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True)
@@ -89,7 +118,7 @@ class GoCache:
     """Restores and saves Go cache entries with the credentials of the registries they are
     in; says what it did through `say`, one line each."""
 
-    tool_image: str  # an image with sh, tar, find and sha256sum (the Go image)
+    tool_image: str  # an image with sh, tar and find (the Go image)
     credentials: Sequence[Credential] = ()
     say: Say = to_stderr
 
@@ -132,12 +161,20 @@ class GoCache:
         if reason:
             self.warn(f"{where} does not fit: {reason}")
             return GoCacheVolumes.empty()
-        volumes = GoCacheVolumes.seeded(entry)
+        unpacked = (
+            dag.container()
+            .from_(self.tool_image)
+            .with_mounted_directory(ENTRY_DIR, entry.directory(ENTRY_DIR))
+            .with_exec(["sh", "-ec", _unpack_script()])
+        )
         try:
-            await entry.directory(BUILD_DIR).entries()
+            await unpacked.sync()
         except dagger.QueryError as error:
             self.warn(f"{where} cannot be read ({first_line(str(error))})")
             return GoCacheVolumes.empty()
+        volumes = GoCacheVolumes.seeded(
+            unpacked.directory(f"{OUT}/modules"), unpacked.directory(f"{OUT}/build")
+        )
         other_sum = labels.get("org.antrea-ci.go-cache.go-sum") != key.go_sum
         how = " (another go.sum: the newest entry of this Go and platform)" if other_sum else ""
         self.say(f"go cache: restored {where}{how} in {time.monotonic() - started:.1f}s")
@@ -204,17 +241,11 @@ class GoCache:
         label = f"{where}/{tarball}"
         file = file_of(tarball)
         try:
-            checked = await (
-                dag.container()
-                .from_(self.tool_image)
-                .with_mounted_file("/entry.tar", file)
-                .with_exec(["sha256sum", "/entry.tar"])
-                .stdout()
-            )
+            checked = await file.digest(exclude_metadata=True)
         except dagger.QueryError as error:
             self.warn(f"{label} cannot be read ({first_line(str(error))})")
             return None
-        if checked.split()[0] != description.get("sha256"):
+        if checked != engine_file_digest(str(description.get("sha256", ""))):
             self.warn(f"{label} is not what was saved (its sha256 differs: truncated or corrupt)")
             return None
         return dag.container(platform=dagger.Platform(str(key.platform))).import_(file), label
@@ -237,13 +268,11 @@ class GoCache:
             .with_exec(["sh", "-ec", _save_script(uuid.uuid4().hex)])
         )
         module_bytes, build_bytes = (int(n) for n in (await copied.stdout()).split()[-2:])
-        # Directory by directory: Dagger 0.21.8 exports a rootfs made of an exec's subdirectory
-        # with all of the exec's filesystem around it.
-        entry = (
-            dag.container(platform=dagger.Platform(str(key.platform)))
-            .with_directory(MODULE_DIR, copied.directory(f"{OUT}{MODULE_DIR}"))
-            .with_directory(BUILD_DIR, copied.directory(f"{OUT}{BUILD_DIR}"))
-        )
+        # File by file: Dagger 0.21.8 exports a rootfs made of an exec's subdirectory with
+        # all of the exec's filesystem around it.
+        entry = dag.container(platform=dagger.Platform(str(key.platform)))
+        for name in (MODULE_TAR, *BUILD_TARS):
+            entry = entry.with_file(f"{ENTRY_DIR}/{name}", copied.file(f"{OUT}/{name}"))
         for name, value in key.labels().items():
             entry = entry.with_label(name, value)
         zstd = dagger.ImageLayerCompression.Zstd

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 import dagger
 from dagger import dag
 
-from ci.core.go_cache import BUILD_DIR, MODULE_DIR
-
 MODULE_VOLUME = "antrea-ci-go-mod"
 BUILD_VOLUME = "antrea-ci-go-build"
 
@@ -27,10 +25,10 @@ class GoCacheVolumes:
         return cls(dag.cache_volume(MODULE_VOLUME), dag.cache_volume(BUILD_VOLUME))
 
     @classmethod
-    def seeded(cls, entry: dagger.Container) -> GoCacheVolumes:
-        """Volumes seeded from a cache entry's image (the seed is read-only below what Go
-        writes; nothing is copied)."""
+    def seeded(cls, modules: dagger.Directory, build: dagger.Directory) -> GoCacheVolumes:
+        """Volumes seeded from a cache entry's two caches, unpacked (the seed is read-only
+        below what Go writes; nothing is copied)."""
         return cls(
-            dag.cache_volume(MODULE_VOLUME, source=entry.directory(MODULE_DIR)),
-            dag.cache_volume(BUILD_VOLUME, source=entry.directory(BUILD_DIR)),
+            dag.cache_volume(MODULE_VOLUME, source=modules),
+            dag.cache_volume(BUILD_VOLUME, source=build),
         )

@@ -3,7 +3,9 @@
 An entry holds Go's module cache and build cache (test results included) as one engine
 platform's compiler left them: Go cross-compiles there for every target and keys its own
 entries by GOOS/GOARCH, so one entry serves every target platform. It is an OCI image
-whose labels describe it, kept in a registry (tags) or a directory (OCI tarballs).
+whose labels describe it, kept in a registry (tags) or a directory (OCI tarballs); inside,
+the two caches are tar files (an engine imports a few large files several times faster
+than Go's thousands of small ones, and a restore unpacks them side by side).
 
 An entry is named by what invalidates it: the Go image (by digest) and the platform the
 compiler runs on (the prefix: another Go or platform is never used), then the tree's
@@ -23,10 +25,12 @@ from ci.core.platforms import Platform
 from ci.core.references import ImageReferenceError, Repository, parse_repository
 
 LABEL = "org.antrea-ci.go-cache"
-FORMAT = "1"
-# Inside an entry's image: the module cache and the build cache, as Go laid them out.
-MODULE_DIR = "/go-mod"
-BUILD_DIR = "/go-build"
+FORMAT = "2"
+# Inside an entry's image: the module cache as one tar file, the build cache as two (Go's
+# subdirectories 00-7f, then the rest), each as Go laid them out.
+ENTRY_DIR = "/go-cache"
+MODULE_TAR = "modules.tar"
+BUILD_TARS = ("build-0.tar", "build-1.tar")
 # Files of an entry are stamped with this time (seconds since 1970): Go marks an entry it
 # uses by moving its time to now (when it is over an hour old), so after a build the files
 # still stamped so are those nobody used, and a save leaves them out.
@@ -47,7 +51,7 @@ class GoCacheKey:
     """What a cache entry must match: the Go image and its version, the compiler's
     platform, the tree's go.sum."""
 
-    go_version: str  # `go env GOVERSION` of the Go image, e.g. go1.26.8
+    go_version: str  # the Go image's Go, e.g. go1.26.8 (see go_version)
     go_image_digest: str  # sha256:...
     platform: Platform  # where the compiler runs: the engine's platform
     go_sum: str  # sha256 of the tree's go.sum (hex)
@@ -72,6 +76,21 @@ class GoCacheKey:
             f"{LABEL}.platform": str(self.platform),
             f"{LABEL}.go-sum": self.go_sum,
         }
+
+
+def engine_file_digest(sha256_hex: str) -> str:
+    """What Dagger 0.21's `File.digest(excludeMetadata: true)` answers for a file whose
+    sha256 is this: the sha256 of that sha256's 32 bytes, prefixed (its core/file.go
+    hashes the hash); "" when this is not a sha256."""
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256_hex):
+        return ""
+    return "sha256:" + hashlib.sha256(bytes.fromhex(sha256_hex)).hexdigest()
+
+
+def go_version(golang_version: str) -> str:
+    """Go's own name of its version (`go env GOVERSION`) from an image's GOLANG_VERSION,
+    which the official Go images and the test bed's set: 1.26.8 is go1.26.8."""
+    return f"go{golang_version.strip().removeprefix('go')}"
 
 
 def mismatch(labels: Mapping[str, str], key: GoCacheKey) -> str:

@@ -194,8 +194,9 @@ class ImageBuilder:
 
     async def plan(self, targets: Sequence[Platform] = (), suricata: bool = True) -> Plan:
         """Check the tree, read its versions, resolve the Go image and the tree's version;
-        restore the Go cache when asked to (--cache-from), pulling meanwhile what the
-        targets' images are made on (both wait on the network and the disk)."""
+        restore the Go cache when asked to (--cache-from), as soon as its key is known,
+        reading the tree's version and pulling what the targets' images are made on
+        meanwhile (all wait on the network and the disk)."""
         tree = await self.tree()
         engine = await self.engine_platform()
         go_image = self.go_image(tree.versions)
@@ -208,34 +209,33 @@ class ImageBuilder:
         key = None
         if inputs.cache_from or inputs.cache_from_dir or inputs.cache_to:
             key = await cache_key(go_image, go_image_digest, engine, tree.directory)
-        plan = Plan(
-            tree=tree,
-            source=await load_source(tree, go_image),
-            engine=engine,
-            go_image=go_image,
-            go_image_digest=go_image_digest,
-            charon_logging=charon_logging,
-            caches=GoCacheVolumes.empty(),
-            cache_key=key,
-        )
-        if key is None or not (inputs.cache_from or inputs.cache_from_dir):
-            return plan
         restored: list[GoCacheVolumes] = []
 
         async def restore(key: GoCacheKey) -> None:
             go_cache = GoCache(go_image, inputs.credentials, self.say)
             restored.append(await go_cache.restore(key, inputs.cache_from, inputs.cache_from_dir))
 
-        async def pull(target: Platform) -> None:
+        async def pull(plan: Plan, target: Platform) -> None:
             platform_plan = await self.platform_plan(plan, target, suricata)
             if inputs.base_registry:
                 await self.bases(platform_plan)
 
         async with anyio.create_task_group() as group:
-            group.start_soon(restore, key)
+            if key is not None and (inputs.cache_from or inputs.cache_from_dir):
+                group.start_soon(restore, key)
+            plan = Plan(
+                tree=tree,
+                source=await load_source(tree, go_image),
+                engine=engine,
+                go_image=go_image,
+                go_image_digest=go_image_digest,
+                charon_logging=charon_logging,
+                caches=GoCacheVolumes.empty(),
+                cache_key=key,
+            )
             for target in targets:
-                group.start_soon(pull, target)
-        return replace(plan, caches=restored[0])
+                group.start_soon(pull, plan, target)
+        return replace(plan, caches=restored[0]) if restored else plan
 
     async def save_go_cache(self, plan: Plan) -> None:
         """Save Go's caches as the plan's entry, when asked to (--cache-to); call it once

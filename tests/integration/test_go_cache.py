@@ -14,14 +14,16 @@ import os
 import shutil
 import subprocess
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import dagger
 import pytest
 from dagger import dag
 
 from ci.core.catalog import IMAGE_NAMES
-from ci.core.go_cache import LABEL
+from ci.core.go_cache import BUILD_TARS, ENTRY_DIR, LABEL, STAMP
 from ci.core.timings import image_tarball_name
 from ci.engine.record import EngineRecord
 from ci.engine.session import LOGS_VARIABLE
@@ -102,36 +104,75 @@ def entry_files(store: Path) -> tuple[Path, Path]:
     return description, store / json.loads(description.read_text())["tarball"]
 
 
-def test_a_build_from_a_restored_cache_makes_the_same_images_and_saves_only_what_it_used(
-    inputs: tuple[Path, Path], saved: Path, cold: Run, tmp_path: Path
+# A build cache file no build reads, added to a saved entry stamped as old as the rest.
+UNUSED = "ff/ff" + "0" * 62 + "-d"
+
+
+async def test_a_build_from_a_restored_cache_makes_the_same_images_and_saves_only_what_it_used(
+    engine: OfflineTestBed, inputs: tuple[Path, Path], saved: Path, cold: Run, tmp_path: Path
 ) -> None:
-    again = tmp_path / "again"
-    run = build(inputs, tmp_path / "restored", "--cache-from", str(saved), "--cache-to", str(again))
+    first, again = tmp_path / "first", tmp_path / "again"
+    await _rewritten(saved, first, lambda entry: _with_unused_file(engine, entry))
+    run = build(inputs, tmp_path / "restored", "--cache-from", str(first), "--cache-to", str(again))
     assert run.warnings == []
-    assert f"go cache: restored {saved}/" in run.stderr
+    assert f"go cache: restored {first}/" in run.stderr
     # Seeded volumes are new volumes: the Go builds ran, on what the entry held.
     assert any(command.startswith("go build") for command in run.ran), run.ran
     assert run.manifests() == cold.manifests()
-    # The entry saved after a restore holds what this build used: the first one held the
-    # whole shared volume of this test bed (every test's work), this one far less.
-    first, second = entry_files(saved)[1], entry_files(again)[1]
-    assert 0 < second.stat().st_size < first.stat().st_size
+    # The entry saved after a restore holds what this build used, not the file nobody read.
+    restored = await _build_cache_files(engine, first)
+    resaved = await _build_cache_files(engine, again)
+    assert UNUSED in restored and UNUSED not in resaved
+    assert len(resaved) > 100, resaved
 
 
-async def _relabelled(
-    engine: OfflineTestBed, source: Path, destination: Path, name: str, value: str
+def _with_unused_file(engine: OfflineTestBed, entry: dagger.Container) -> dagger.Container:
+    """The entry with UNUSED added to its build cache, stamped like the entry's files."""
+    path = f"{ENTRY_DIR}/{BUILD_TARS[1]}"
+    added = (
+        dag.container()
+        .from_(engine.go_image)
+        .with_directory(ENTRY_DIR, entry.directory(ENTRY_DIR))
+        .with_workdir("/unused")
+        .with_exec(["sh", "-ec", f"mkdir -p ff && echo unused > {UNUSED}"])
+        .with_exec(["touch", "-d", f"@{STAMP}", UNUSED])
+        .with_exec(["tar", "-rf", path, UNUSED])
+    )
+    return entry.with_file(path, added.file(path))
+
+
+async def _build_cache_files(engine: OfflineTestBed, store: Path) -> set[str]:
+    """The files of the build cache in a store's entry, as Go's cache directory names them."""
+    entry = dag.container().import_(dag.host().file(str(entry_files(store)[1])))
+    listed = await (
+        dag.container()
+        .from_(engine.go_image)
+        .with_directory(ENTRY_DIR, entry.directory(ENTRY_DIR))
+        .with_exec(["sh", "-c", " ".join(f"tar -tf {ENTRY_DIR}/{n};" for n in BUILD_TARS)])
+        .stdout()
+    )
+    return {line.removeprefix("./") for line in listed.splitlines() if not line.endswith("/")}
+
+
+async def _rewritten(
+    source: Path, destination: Path, edit: Callable[[dagger.Container], dagger.Container]
 ) -> None:
-    """The entry's tarball again with one label changed, described like a saved one."""
+    """The entry's tarball again with `edit` applied to its image, described like a saved
+    one."""
     description, tarball = entry_files(source)
     destination.mkdir()
     target = destination / tarball.name
-    image = dag.container().import_(dag.host().file(str(tarball))).with_label(name, value)
+    image = edit(dag.container().import_(dag.host().file(str(tarball))))
     await image.export(str(target))
     shutil.copy(description, destination / description.name)
     written = json.loads(description.read_text())
     digest = subprocess.run(["sha256sum", str(target)], capture_output=True, text=True, check=True)
     written.update(sha256=digest.stdout.split()[0], size=target.stat().st_size)
     (destination / description.name).write_text(json.dumps(written))
+
+
+def _relabel(name: str, value: str) -> Callable[[dagger.Container], dagger.Container]:
+    return lambda entry: entry.with_label(name, value)
 
 
 def _truncated(source: Path, destination: Path) -> None:
@@ -174,9 +215,9 @@ async def test_an_unusable_cache_is_one_warning_and_a_right_build(
     elif case == "corrupt":
         _corrupt(saved, store)
     elif case == "wrong platform":
-        await _relabelled(engine, saved, store, f"{LABEL}.platform", "linux/arm64")
+        await _rewritten(saved, store, _relabel(f"{LABEL}.platform", "linux/arm64"))
     else:
-        await _relabelled(engine, saved, store, f"{LABEL}.go-version", "go1.20.0")
+        await _rewritten(saved, store, _relabel(f"{LABEL}.go-version", "go1.20.0"))
     run = build(inputs, tmp_path / "out", "--cache-from", str(store))
     assert len(run.warnings) == 1, run.warnings
     assert CASES[case] in run.warnings[0] and run.warnings[0].endswith("building without it")

@@ -14,6 +14,8 @@ from ci.core.go_cache import (
     DirectoryStore,
     GoCacheKey,
     RegistryStore,
+    engine_file_digest,
+    go_version,
     mismatch,
     newest_with_prefix,
     parse_store,
@@ -47,13 +49,27 @@ def test_an_entry_fits_its_key_and_another_go_sum() -> None:
         ("platform", "linux/arm64", "made for platform linux/arm64, this build uses linux/amd64"),
         ("go-version", "go1.20.0", "made for Go go1.20.0, this build uses go1.26.8"),
         ("go-image", "sha256:00", "made for Go image sha256:00"),
-        ("format", "2", "it has format 2, this antrea-ci reads 1"),
+        ("format", "1", "it has format 1, this antrea-ci reads 2"),
     ],
 )
 def test_an_entry_of_another_go_platform_or_format_does_not_fit(
     field: str, value: str, said: str
 ) -> None:
     assert said in mismatch({**KEY.labels(), f"{LABEL}.{field}": value}, KEY)
+
+
+def test_the_go_version_is_gos_own_name_of_the_images_golang_version() -> None:
+    assert go_version("1.26.8") == "go1.26.8"
+    assert go_version("1.27rc1\n") == "go1.27rc1"
+
+
+def test_the_engines_digest_of_a_file_is_the_sha256_of_its_sha256() -> None:
+    # Measured: this README's sha256 and Dagger 0.21.8's File.digest(excludeMetadata) of it.
+    readme = "366fb7f90d87ef536e78ccc5d47367ab80bff48ace736bbd0487525164da2d9b"
+    assert engine_file_digest(readme) == (
+        "sha256:620a752e1595d37328e8ab302942c7484b37108630c7a062ac75aff5cf63a7bd"
+    )
+    assert engine_file_digest("not a digest") == ""
 
 
 def test_an_image_that_is_not_an_entry_does_not_fit() -> None:
