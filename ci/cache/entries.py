@@ -49,12 +49,11 @@ USED_SINCE = STAMP + 86400
 
 
 async def cache_key(
-    go_image: str, go_image_digest: str, engine: Platform, source: dagger.Directory
+    image: dagger.Container, go_image_digest: str, engine: Platform, source: dagger.Directory
 ) -> GoCacheKey:
-    """The key of the entry a build of this source by this Go image on this engine uses.
-    The Go version comes from the image's GOLANG_VERSION (its config: a restore can start
-    while its layers are pulled), or from `go env GOVERSION` in an image without one."""
-    image = dag.container().from_(go_image)
+    """The key of the entry a build of this source by this Go image (resolved, with this
+    digest) on this engine uses. The Go version comes from the image's GOLANG_VERSION (its
+    config), or from `go env GOVERSION` in an image without one."""
     golang_version = await image.env_variable("GOLANG_VERSION")
     if golang_version:
         version = go_version(golang_version)

@@ -208,7 +208,7 @@ class ImageBuilder:
         inputs = self.inputs
         key = None
         if inputs.cache_from or inputs.cache_from_dir or inputs.cache_to:
-            key = await cache_key(go_image, go_image_digest, engine, tree.directory)
+            key = await cache_key(go, go_image_digest, engine, tree.directory)
         restored: list[GoCacheVolumes] = []
 
         async def restore(key: GoCacheKey) -> None:
