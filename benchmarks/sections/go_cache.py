@@ -102,6 +102,11 @@ async def measure(bench: Bench, runs: int) -> None:
         label: bench.figure(f"Go cache entry, {label}", "MiB")
         for label in ("module cache", "build cache", "packed")
     }
+    test_sizes = {
+        label: bench.figure(f"Go cache entry of the unit tests' run, {label}", "MiB")
+        for label in ("module cache", "build cache", "packed")
+    }
+    test_restore = bench.figure("restore of the unit tests' Go cache entry, new runner")
     with tempfile.TemporaryDirectory(prefix="antrea-ci-go-cache-") as scratch:
         store = DirectoryStore(Path(scratch) / "store")
         bases = f"{bench.testbed.registry}/benchmark-go-cache-bases-{uuid.uuid4().hex[:8]}"
@@ -168,13 +173,18 @@ async def measure(bench: Bench, runs: int) -> None:
                 print(f"{name}: {outcome.summary}", file=sys.stderr)
 
             new_runner()
-            await timed(lambda: unit_tests(cache_to=store))
+            with Said() as said:
+                await timed(lambda: unit_tests(cache_to=store))
+            for label, size in zip(test_sizes, said.sizes(), strict=True):
+                bench.add(test_sizes[label], size)
             change(TEST_FILE)
             new_runner()
             bench.add(figures["e_cold"], await timed(unit_tests))
             change(TEST_FILE)
             new_runner()
-            bench.add(figures["e"], await timed(lambda: unit_tests(cache_from=store)))
+            with Said() as said:
+                bench.add(figures["e"], await timed(lambda: unit_tests(cache_from=store)))
+            bench.add(test_restore, said.seconds("restored"))
             change(TEST_FILE)
             bench.add(figures["e_warm"], await timed(lambda: unit_tests(cache_from=store)))
     bench.comparisons += [

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import dagger
 from gql.transport import exceptions as transport
 
@@ -64,6 +67,19 @@ def distinct(failures: list[BaseException]) -> list[BaseException]:
             seen.add(key)
             kept.append(failure)
     return kept
+
+
+@contextmanager
+def sole_error_unwrapped() -> Iterator[None]:
+    """Around a task group: when its tasks failed with one error only (once duplicates are
+    dropped), raise that error itself rather than a group holding it."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        failures = distinct(leaves(group))
+        if len(failures) == 1:
+            raise failures[0] from None
+        raise
 
 
 def lost_engine_reason(error: BaseException) -> str | None:

@@ -27,7 +27,7 @@ from ci.core.base_tags import (
     ovs_tag,
 )
 from ci.core.catalog import FLOW_AGGREGATOR_BASE, RELEASED
-from ci.core.errors import first_line, silent_exec_hint
+from ci.core.errors import first_line, silent_exec_hint, sole_error_unwrapped
 from ci.core.fingerprints import PlatformInputs, project_digest
 from ci.core.go_cache import GoCacheKey
 from ci.core.labels import oci_labels
@@ -192,11 +192,17 @@ class ImageBuilder:
     def go_image(self, versions: BuildVersions) -> str:
         return self.inputs.go_image or f"golang:{versions.go.value}"
 
-    async def plan(self, targets: Sequence[Platform] = (), suricata: bool = True) -> Plan:
+    async def plan(
+        self,
+        targets: Sequence[Platform] = (),
+        suricata: bool = True,
+        tests_on: Platform | None = None,
+    ) -> Plan:
         """Check the tree, read its versions, resolve the Go image and the tree's version;
         restore the Go cache when asked to (--cache-from), as soon as its key is known,
-        reading the tree's version and pulling what the targets' images are made on
-        meanwhile (all wait on the network and the disk)."""
+        reading the tree's version and pulling what the targets' images are made on (and
+        the Go image of the platform unit tests run on) meanwhile (all wait on the network
+        and the disk)."""
         tree = await self.tree()
         engine = await self.engine_platform()
         go_image = self.go_image(tree.versions)
@@ -220,21 +226,24 @@ class ImageBuilder:
             if inputs.base_registry:
                 await self.bases(platform_plan)
 
-        async with anyio.create_task_group() as group:
-            if key is not None and (inputs.cache_from or inputs.cache_from_dir):
-                group.start_soon(restore, key)
-            plan = Plan(
-                tree=tree,
-                source=await load_source(tree, go_image),
-                engine=engine,
-                go_image=go_image,
-                go_image_digest=go_image_digest,
-                charon_logging=charon_logging,
-                caches=GoCacheVolumes.empty(),
-                cache_key=key,
-            )
-            for target in targets:
-                group.start_soon(pull, plan, target)
+        with sole_error_unwrapped():
+            async with anyio.create_task_group() as group:
+                if key is not None and (inputs.cache_from or inputs.cache_from_dir):
+                    group.start_soon(restore, key)
+                plan = Plan(
+                    tree=tree,
+                    source=await load_source(tree, go_image),
+                    engine=engine,
+                    go_image=go_image,
+                    go_image_digest=go_image_digest,
+                    charon_logging=charon_logging,
+                    caches=GoCacheVolumes.empty(),
+                    cache_key=key,
+                )
+                for target in targets:
+                    group.start_soon(pull, plan, target)
+                if tests_on is not None and tests_on != engine:
+                    group.start_soon(self.resolved, go_image, tests_on, "Go")
         return replace(plan, caches=restored[0]) if restored else plan
 
     async def save_go_cache(self, plan: Plan) -> None:

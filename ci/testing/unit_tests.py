@@ -163,10 +163,9 @@ class UnitTestRunner:
         """Run the unit tests in the platform (the engine's when None) and report, whatever
         their outcome."""
         target = await self.builder.target(platform)
-        plan = await self.builder.plan()
+        plan = await self.builder.plan(tests_on=target)
         emulated = not runs_natively(target, plan.engine)
         with_race, note = containers.race_decision(target, not emulated, selection.race)
-        await self.builder.resolved(plan.go_image, target, "Go")
         if emulated:
             compiled_on = str(plan.engine)
             outcome = await _compiled_natively(

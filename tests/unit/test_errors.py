@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from ci.core.errors import SILENT_EXEC_HINT, distinct, first_line, silent_exec_hint
+import anyio
+import pytest
+
+from ci.core.errors import (
+    SILENT_EXEC_HINT,
+    distinct,
+    first_line,
+    silent_exec_hint,
+    sole_error_unwrapped,
+)
 
 
 def test_first_line_of_a_multi_line_error() -> None:
@@ -30,3 +39,29 @@ def test_one_failure_shared_by_several_images_is_said_once() -> None:
     again = ValueError("exit code: 1 [traceparent:b41f]")
     other = ValueError("linux/arm64: exit code: 2")
     assert distinct([shared, again, other, shared]) == [shared, other]
+
+
+async def _fail(error: Exception) -> None:
+    raise error
+
+
+async def test_a_task_group_that_failed_once_raises_the_error_itself() -> None:
+    with pytest.raises(LookupError, match="no-such-image"), sole_error_unwrapped():
+        async with anyio.create_task_group() as group:
+            group.start_soon(_fail, LookupError("no-such-image"))
+            group.start_soon(anyio.sleep, 0)
+
+
+async def test_a_task_group_that_failed_twice_the_same_way_raises_it_once() -> None:
+    with pytest.raises(LookupError), sole_error_unwrapped():
+        async with anyio.create_task_group() as group:
+            group.start_soon(_fail, LookupError("same"))
+            group.start_soon(_fail, LookupError("same"))
+
+
+async def test_a_task_group_with_two_different_failures_raises_both() -> None:
+    with pytest.raises(ExceptionGroup) as raised, sole_error_unwrapped():
+        async with anyio.create_task_group() as group:
+            group.start_soon(_fail, LookupError("one"))
+            group.start_soon(_fail, ValueError("two"))
+    assert len(raised.value.exceptions) == 2
