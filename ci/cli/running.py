@@ -12,6 +12,7 @@ import dagger
 import typer
 
 from ci.core.errors import ENGINE_GONE, distinct, leaves, lost_engine_reason, silent_exec_hint
+from ci.core.gate import GateFailure
 from ci.core.platforms import PlatformError
 from ci.core.references import ImageReferenceError
 from ci.core.say import to_stderr
@@ -37,6 +38,7 @@ USER_ERRORS = (
     ImageReferenceError,
     OvsTarballError,
     DockerLoadError,
+    GateFailure,
 )
 
 

@@ -19,6 +19,7 @@ from ci.core.catalog import FLOW_AGGREGATOR_BASE, IMAGE_NAMES, RELEASED
 from ci.core.platforms import Platform
 from ci.core.references import Repository, arch_tag, check_tag, parse_repository
 from ci.images.builder import ImageBuilder, Images, Plan
+from ci.release.gate import ReleaseGate
 from ci.release.push import (
     current_tags,
     push,
@@ -168,6 +169,14 @@ class Release:
                 published.append(await push({target: container}, repository, tag, credentials))
         return published
 
+    async def gate(self, plan: Plan, built: dict[Platform, Images]) -> None:
+        """Each platform's images run in that platform (ci/core/gate.py says what is
+        checked); GateFailure, before anything is pushed, when a check fails."""
+        inputs = self.builder.inputs
+        ovs = "" if inputs.allow_ovs_version_mismatch else plan.versions.ovs.value
+        gate = ReleaseGate(plan.go_image, plan.source.version.full, ovs, self.builder.say)
+        await gate.check(built)
+
     async def publish(
         self,
         namespaces: list[str],
@@ -176,13 +185,15 @@ class Release:
         latest: bool,
         overwrite: bool = False,
     ) -> list[str]:
-        """Every platform built and every tag checked first; then each platform under its
-        per-arch tag, and last the multi-arch tags, once every manifest they name is
-        readable. Returns the multi-arch references with their digests."""
+        """Every platform built, its images run in it (the gate) and every tag checked
+        first; then each platform under its per-arch tag, and last the multi-arch tags,
+        once every manifest they name is readable. Returns the multi-arch references with
+        their digests."""
         release = ReleaseTags.of(namespaces, tag, self.builder.targets(platforms), latest)
         plan = await self.builder.plan(list(release.per_arch))
         built = await self.builder.everywhere(plan, list(release.per_arch))
         await self.builder.save_go_cache(plan)
+        await self.gate(plan, built)
         credentials = self.builder.inputs.credentials
         async with registry_clients(release.images, credentials, await self._routes()) as clients:
             unchanged = await self._guard(clients, plan, built, release, overwrite)
@@ -200,13 +211,15 @@ class Release:
     async def publish_arch(
         self, namespaces: list[str], tag: str, platform: Platform | None, overwrite: bool = False
     ) -> list[str]:
-        """One platform under its per-arch tag, the tag checked first."""
+        """One platform under its per-arch tag, once its images ran in it (the gate) and
+        the tag was checked."""
         target = await self.builder.target(platform)
         release = ReleaseTags.of(namespaces, tag, [target], latest=False)
         release = ReleaseTags(release.images, [], release.per_arch)
         plan = await self.builder.plan([target])
         built = await self.builder.everywhere(plan, [target])
         await self.builder.save_go_cache(plan)
+        await self.gate(plan, built)
         credentials = self.builder.inputs.credentials
         async with registry_clients(release.images, credentials, await self._routes()) as clients:
             unchanged = await self._guard(clients, plan, built, release, overwrite)

@@ -18,6 +18,7 @@ import dagger
 import pytest
 from dagger import dag
 
+from ci.core.gate import GateFailure
 from ci.core.references import ImageReferenceError
 from ci.images.builder import BuildFailure
 from ci.release.push import PublishError
@@ -196,6 +197,27 @@ async def test_nothing_is_pushed_when_one_platform_fails(
     assert "linux/amd64" not in str(failed.value)
     for image in IMAGES:
         assert not exists(f"{target}/{image}:v2.7.0-broken")
+
+
+async def test_the_gate_refuses_a_release_whose_arm_agent_does_not_start(
+    engine: OfflineTestBed, workdir: Path, tarball: Path
+) -> None:
+    """The agent builds for every platform but exits at start on arm/v7: the gate, which
+    runs every image's binaries on their platform, refuses; not even amd64 is pushed."""
+    failing = antrea_checkout(workdir)
+    shutil.copytree(FIXTURES / "fails-on-arm", failing, dirs_exist_ok=True)
+    target = namespace(engine, "gated")
+    with pytest.raises(GateFailure) as refused:
+        await fixture_antrea(engine, failing, tarball).publish(
+            [target], "v2.7.0-gated", ["linux/amd64", "linux/arm/v7"]
+        )
+    assert str(refused.value) == (
+        "nothing was published: the release gate failed for linux/arm/v7 antrea-agent-ubuntu: "
+        "antrea-agent --version: exit code 3: antrea-agent: this build does not start on arm"
+    )
+    for image in IMAGES:
+        for tag in ("v2.7.0-gated", "v2.7.0-gated-amd64", "v2.7.0-gated-arm"):
+            assert not exists(f"{target}/{image}:{tag}")
 
 
 async def test_merge_indexes_the_images_the_per_arch_jobs_pushed(
