@@ -15,8 +15,6 @@ from ci.images import ContainerStep
 GO_MOD_CACHE = "/go/pkg/mod"
 GO_BUILD_CACHE = "/root/.cache/go-build"
 SOURCE_DIR = "/src"
-# Under the build cache: the Antrea binaries last linked, per platform (they travel with it).
-LINKED_DIR = "antrea-ci-linked"
 
 # Where each kept CNI plugin lives in github.com/containernetworking/plugins.
 CNI_PLUGIN_PACKAGES = {
@@ -93,31 +91,24 @@ def antrea_binaries(
     """Cross-compile Antrea commands (cmd/<name>) for the platform; one binary per command.
 
     `go build` fetches the modules it needs and no more (the Go cache keeps what it
-    extracted, not the zips: see ci/cache/entries.py). The binaries it linked last are kept
-    in the build cache volume (LINKED_DIR) and put back in /out first: Go reads an output's
-    build ID and does not link again a binary that is up to date (on a new runner, with the
-    Go cache restored, only what a change reached is linked)."""
+    extracted, not the zips: see ci/cache/entries.py)."""
     packages = [f"./cmd/{name}" for name in commands]
-    kept = f"{GO_BUILD_CACHE}/{LINKED_DIR}/{platform.slug}"
-    ldflags = version.ldflags(module_path)
-    build = shlex.join(["go", "build", "-trimpath", "-ldflags", ldflags, "-o", "/out/", *packages])
-    script = "\n".join(
-        [
-            f"mkdir -p /out {kept}",
-            f"for name in {shlex.join(commands)}; do",
-            f'  [ ! -f "{kept}/$name" ] || cp "{kept}/$name" /out/',
-            "done",
-            build,
-            f"for name in {shlex.join(commands)}; do",
-            f'  cp "/out/$name" "{kept}/.$name.$$" && mv "{kept}/.$name.$$" "{kept}/$name"',
-            "done",
-        ]
-    )
     return (
         cross_compiling(builder, platform)
         .with_mounted_directory(SOURCE_DIR, source)
         .with_workdir(SOURCE_DIR)
-        .with_exec(["sh", "-ec", script])
+        .with_exec(
+            [
+                "go",
+                "build",
+                "-trimpath",
+                "-ldflags",
+                version.ldflags(module_path),
+                "-o",
+                "/out/",
+                *packages,
+            ]
+        )
         .directory("/out")
         .with_(lambda out: by_content(out, commands))
     )
