@@ -22,17 +22,6 @@ ELF_MACHINES: dict[str, tuple[int, int, str]] = {
     "riscv64": (243, 64, "RISC-V"),
 }
 ELF_MAGIC = b"\x7fELF"
-# Where each released image keeps the binaries the gate reads.
-BINARIES: dict[str, tuple[str, ...]] = {
-    "agent": (
-        "/usr/local/bin/antrea-agent",
-        "/usr/local/bin/antctl",
-        "/usr/local/bin/antrea-cni",
-        "/usr/sbin/ovs-vswitchd",
-    ),
-    "controller": ("/usr/local/bin/antrea-controller", "/usr/local/bin/antctl"),
-    "flow_aggregator": ("/flow-aggregator", "/usr/local/bin/antctl"),
-}
 
 
 class GateFailure(RuntimeError):

@@ -12,7 +12,6 @@ from dagger import dag
 
 from ci.core.errors import first_line
 from ci.core.gate import (
-    BINARIES,
     GateResult,
     RunCheck,
     elf_failure,
@@ -24,9 +23,28 @@ from ci.core.gate import (
 )
 from ci.core.platforms import Platform
 from ci.core.say import Say
+from ci.images.agent import AGENT_COMMANDS
 from ci.images.builder import Images
+from ci.images.controller import CONTROLLER_COMMANDS
+from ci.images.flow_aggregator import FLOW_AGGREGATOR, FLOW_AGGREGATOR_COMMANDS
 
 HEADERS_DIR = "/gate"
+# What the openvswitch-switch package installs, in the agent image.
+OVS_VSWITCHD = "/usr/sbin/ovs-vswitchd"
+
+
+def _installed(name: str) -> str:
+    """Where a released image holds a command: /flow-aggregator, else /usr/local/bin/NAME
+    (as ci/images/ lays them)."""
+    return f"/{name}" if name == FLOW_AGGREGATOR else f"/usr/local/bin/{name}"
+
+
+# Every binary of each released image, whose ELF header the gate reads.
+BINARIES: dict[str, tuple[str, ...]] = {
+    "agent": (*map(_installed, AGENT_COMMANDS), OVS_VSWITCHD),
+    "controller": tuple(map(_installed, CONTROLLER_COMMANDS)),
+    "flow_aggregator": tuple(map(_installed, FLOW_AGGREGATOR_COMMANDS)),
+}
 
 
 @dataclass(frozen=True)
