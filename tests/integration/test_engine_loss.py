@@ -46,7 +46,7 @@ async def _run_and_kill(command: list[str], killing_time: float, ready: Callable
         while not ready():
             assert not finished, "the command ended before the engine was killed"
             assert time.monotonic() < deadline, "the moment to kill the engine never came"
-            await anyio.sleep(0.5)
+            await anyio.sleep(0.1)
         subprocess.run(["docker", "kill", engine_container()], capture_output=True, check=True)
     result = finished[0]
     stderr = result.stderr.decode(errors="replace")
@@ -67,9 +67,13 @@ async def test_engine_killed_mid_build_then_the_rerun_completes(
     testbed: OfflineTestBed, tmp_path: Path
 ) -> None:
     checkout, tarball = antrea_checkout(tmp_path), ovs_tarball(tmp_path)
-    # A change no cache has seen: the build compiles Go whatever the engine kept.
-    with (checkout / "cmd/antrea-agent/main.go").open("a") as main:
-        main.write(f"\n// engine loss {uuid.uuid4().hex}\n")
+    # A change no cache has seen, large enough that compiling it takes seconds even when
+    # Go's cache holds everything else (a comment alone compiled between two polls on a
+    # warm machine): the build compiles Go whatever the engine kept.
+    nonce = uuid.uuid4().hex
+    table = "".join(f'\t"{nonce}-{number}",\n' for number in range(300_000))
+    generated = f"package main\n\nvar engineLoss = []string{{\n{table}}}\n"
+    (checkout / "cmd/antrea-agent/engine_loss.go").write_text(generated)
     build = _antrea_ci("build", checkout, tarball, "--output", str(tmp_path / "out"))
     await _run_and_kill(build, 600, _go_compiles)
 
