@@ -1,5 +1,6 @@
 """12. The portable Go cache on new runners: an engine with no state, the base images from
-the registry, Go's work restored from a directory store (what actions/cache keeps)."""
+the registry, Go's work restored from a directory store (what actions/cache keeps) and from
+a registry store (the entry pushed beside the images)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from pathlib import Path
 from benchmarks.common import CHANGED_FILE, Bench, code_change, timed
 from benchmarks.figures import Comparison
 from ci.core.catalog import RELEASED
-from ci.core.go_cache import DirectoryStore
+from ci.core.go_cache import CacheStore, DirectoryStore, RegistryStore
 from ci.core.platforms import parse_platform
+from ci.core.references import parse_repository
 from ci.images.builder import ImageBuilder
 from ci.release.release import Release
 from ci.testing.unit_tests import TestSelection, UnitTestRunner
@@ -57,12 +59,16 @@ class Said(contextlib.AbstractContextManager["Said"]):
         self._redirect.__exit__(None, None, None)
         sys.stderr.write(self.text.getvalue())
 
-    def seconds(self, what: str) -> float:
-        """The time the cache said it took to restore or save."""
+    def all_seconds(self, what: str) -> list[float]:
+        """The times the cache said it took to restore or save, in the order said."""
         found = [float(m.group(2)) for m in _SAID.finditer(self.text.getvalue()) if m[1] == what]
         if not found:
             raise SystemExit(f"benchmark: the Go cache did not say it {what} anything")
-        return found[-1]
+        return found
+
+    def seconds(self, what: str) -> float:
+        """The time the cache said it took the last time it restored or saved."""
+        return self.all_seconds(what)[-1]
 
     def sizes(self) -> tuple[int, int, int]:
         match = _SIZES.search(self.text.getvalue())
@@ -84,6 +90,13 @@ async def measure(bench: Bench, runs: int) -> None:
         "b": bench.figure(f"(b) build {name}, new runner, Go cache restored, no change"),
         "c": bench.figure(f"(c) build {name}, new runner, Go cache restored, one Go file changed"),
         "d": bench.figure(f"(d) build {name}, warm engine, one Go file changed"),
+        "b_registry": bench.figure(
+            f"(b) build {name}, new runner, Go cache restored from the registry, no change"
+        ),
+        "c_registry": bench.figure(
+            f"(c) build {name}, new runner, Go cache restored from the registry, "
+            "one Go file changed"
+        ),
         "f": bench.figure(
             f"(f) new runner: the tree read, the Go, distribution and base images pulled, "
             f"nothing built ({name})"
@@ -98,6 +111,8 @@ async def measure(bench: Bench, runs: int) -> None:
     }
     restore = bench.figure("restore of the Go cache (directory store), new runner")
     save = bench.figure("save of the Go cache (directory store)")
+    registry_restore = bench.figure("restore of the Go cache (registry store), new runner")
+    registry_save = bench.figure("save of the Go cache (registry store)")
     sizes = {
         label: bench.figure(f"Go cache entry, {label}", "MiB")
         for label in ("module cache", "build cache", "packed")
@@ -109,23 +124,28 @@ async def measure(bench: Bench, runs: int) -> None:
     test_restore = bench.figure("restore of the unit tests' Go cache entry, new runner")
     with tempfile.TemporaryDirectory(prefix="antrea-ci-go-cache-") as scratch:
         store = DirectoryStore(Path(scratch) / "store")
-        bases = f"{bench.testbed.registry}/benchmark-go-cache-bases-{uuid.uuid4().hex[:8]}"
+        run_id = uuid.uuid4().hex[:8]
+        bases = f"{bench.testbed.registry}/benchmark-go-cache-bases-{run_id}"
+        in_registry = RegistryStore(
+            parse_repository(f"{bench.testbed.registry}/benchmark-go-cache-{run_id}")
+        )
         new_runner()
         await timed(lambda: Release(bench.builder()).publish_base(bases, [target], True))
 
         def builder(
-            cache_from: DirectoryStore | None = None, cache_to: DirectoryStore | None = None
+            cache_from: CacheStore | None = None, cache_to: CacheStore | None = None
         ) -> ImageBuilder:
             inputs = bench.builder(bases).inputs
             return ImageBuilder(replace(inputs, cache_from=cache_from, cache_to=cache_to))
 
-        async def build(cache_from: DirectoryStore | None = None) -> None:
+        async def build(cache_from: CacheStore | None = None) -> None:
             images = await builder(cache_from).build(target)
             for image in RELEASED:
                 await getattr(images, image).sync()
 
         async def build_then_save() -> None:
-            """(a): the cold build timed alone, then its Go cache saved."""
+            """(a): the cold build timed alone, then its Go cache saved to the directory
+            store, then to the registry store."""
             saving = builder(cache_to=store)
             started = time.monotonic()
             plan = await saving.plan()
@@ -134,6 +154,7 @@ async def measure(bench: Bench, runs: int) -> None:
                 await getattr(images, image).sync()
             bench.add(figures["a"], time.monotonic() - started)
             await saving.save_go_cache(plan)
+            await builder(cache_to=in_registry).save_go_cache(plan)
 
         async def pulls_only() -> None:
             """What a new runner does before any Go: the plan (the tree read, the Go image
@@ -152,7 +173,9 @@ async def measure(bench: Bench, runs: int) -> None:
             new_runner()
             with Said() as said:
                 await timed(build_then_save)
-            bench.add(save, said.seconds("saved"))
+            saved = said.all_seconds("saved")
+            bench.add(save, saved[0])
+            bench.add(registry_save, saved[1])
             for label, size in zip(sizes, said.sizes(), strict=True):
                 bench.add(sizes[label], size)
             new_runner()
@@ -164,6 +187,13 @@ async def measure(bench: Bench, runs: int) -> None:
             bench.add(figures["c"], await timed(lambda: build(cache_from=store)))
             change(CHANGED_FILE)
             bench.add(figures["d"], await timed(lambda: build(cache_from=store)))
+            new_runner()
+            with Said() as said:
+                bench.add(figures["b_registry"], await timed(lambda: build(cache_from=in_registry)))
+            bench.add(registry_restore, said.seconds("restored"))
+            new_runner()
+            change(CHANGED_FILE)
+            bench.add(figures["c_registry"], await timed(lambda: build(cache_from=in_registry)))
 
             async def unit_tests(
                 cache_from: DirectoryStore | None = None, cache_to: DirectoryStore | None = None
@@ -190,6 +220,14 @@ async def measure(bench: Bench, runs: int) -> None:
     bench.comparisons += [
         Comparison("restored cache against cold, one Go file changed", figures["a"], figures["c"]),
         Comparison("restored cache against a warm engine", figures["c"], figures["d"]),
+        Comparison(
+            "registry-restored cache against cold, one Go file changed",
+            figures["a"],
+            figures["c_registry"],
+        ),
+        Comparison(
+            "registry-restored cache against a warm engine", figures["c_registry"], figures["d"]
+        ),
         Comparison("restored cache against cold, no change", figures["a"], figures["b"]),
         Comparison("unit tests, restored against cold", figures["e_cold"], figures["e"]),
         Comparison("unit tests, restored against a warm engine", figures["e"], figures["e_warm"]),
