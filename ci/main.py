@@ -23,6 +23,7 @@ from ci.core.inputs import (
     COVERAGE,
     DISTRO_IMAGE,
     EXTRA_FLAGS,
+    GATE_TESTS,
     GO_IMAGE,
     IPTABLES_WRAPPER_SOURCE,
     LATEST,
@@ -60,6 +61,7 @@ NamespacesArg = Annotated[list[str], Doc(NAMESPACES.help)]
 TagArg = Annotated[str, Doc(TAG.help)]
 LatestArg = Annotated[bool, Doc(LATEST.help)]
 OverwriteArg = Annotated[bool, Doc(OVERWRITE.help)]
+GateTestsArg = Annotated[str, Doc(GATE_TESTS.help)]
 PackagesArg = Annotated[list[str] | None, Doc(PACKAGES.help)]
 RunArg = Annotated[str, Doc(RUN.help)]
 FlagsArg = Annotated[list[str] | None, Doc(EXTRA_FLAGS.help)]
@@ -262,9 +264,10 @@ class Antrea:
         platforms: PlatformsArg = None,
         latest: LatestArg = LATEST.default,
         overwrite: OverwriteArg = OVERWRITE.default,
+        gate_tests: GateTestsArg = GATE_TESTS.default,
     ) -> list[str]:
         """Build every platform, then push one multi-arch image of each released image."""
-        release = Release(self._builder())
+        release = Release(self._builder(), gate_tests)
         return await release.publish(namespaces, tag, parse_platforms(platforms), latest, overwrite)
 
     @never_cached
@@ -274,9 +277,10 @@ class Antrea:
         tag: TagArg,
         platform: PlatformArg = "",
         overwrite: OverwriteArg = OVERWRITE.default,
+        gate_tests: GateTestsArg = GATE_TESTS.default,
     ) -> list[str]:
         """Push one platform's released images under a per-arch tag (TAG-arm64, ...)."""
-        release = Release(self._builder())
+        release = Release(self._builder(), gate_tests)
         return await release.publish_arch(namespaces, tag, parse_optional(platform), overwrite)
 
     @never_cached

@@ -27,7 +27,9 @@ from ci.cli.options import (
     to_build_inputs,
 )
 from ci.cli.running import Said, run, write_summary, write_timings
+from ci.core.gate import GateTestsError, check_test_pattern
 from ci.core.inputs import (
+    GATE_TESTS,
     LATEST,
     NAMESPACE,
     NAMESPACES,
@@ -54,6 +56,16 @@ LatestOption = Annotated[bool, option(LATEST)]
 OverwriteOption = Annotated[bool, option(OVERWRITE)]
 
 
+def checked_gate_tests(value: str) -> str:
+    try:
+        return check_test_pattern(value) if value else value
+    except GateTestsError as error:
+        raise typer.BadParameter(str(error)) from None
+
+
+GateTestsOption = Annotated[str, option(GATE_TESTS, callback=checked_gate_tests)]
+
+
 def _release_command(
     command: str,
     inputs: dict[str, Any],
@@ -63,6 +75,7 @@ def _release_command(
     timings: Path | None,
     summary: Path | None,
     builds: bool = True,
+    gate_tests: str = "",
 ) -> None:
     """Connect, hand the release its credentials (passwords read now, handed to the engine
     as secrets, never printed), run the action and print what it pushed."""
@@ -84,7 +97,7 @@ def _release_command(
                 for index, (registry, user, password) in enumerate(credentials)
             ]
             builder = ImageBuilder(replace(build, credentials=secrets), said)
-            for reference in await action(Release(builder)):
+            for reference in await action(Release(builder, gate_tests)):
                 print(reference)
                 pushed.append(reference)
             engine = await builder.engine_platform()
@@ -112,6 +125,7 @@ def publish(
     platforms: PlatformsOption = None,
     latest: LatestOption = LATEST.default,
     overwrite: OverwriteOption = OVERWRITE.default,
+    gate_tests: GateTestsOption = GATE_TESTS.default,
     auth: AuthOption = None,
     timings: TimingsOption = None,
     summary: SummaryOption = None,
@@ -126,6 +140,7 @@ def publish(
         lambda release: release.publish(namespaces, tag, targets, latest, overwrite),
         timings,
         summary,
+        gate_tests=gate_tests,
     )
 
 
@@ -136,6 +151,7 @@ def publish_arch(
     tag: TagOption,
     platform: Annotated[str, option(PLATFORM)] = PLATFORM.default,
     overwrite: OverwriteOption = OVERWRITE.default,
+    gate_tests: GateTestsOption = GATE_TESTS.default,
     auth: AuthOption = None,
     timings: TimingsOption = None,
     summary: SummaryOption = None,
@@ -150,6 +166,7 @@ def publish_arch(
         lambda release: release.publish_arch(namespaces, tag, target, overwrite),
         timings,
         summary,
+        gate_tests=gate_tests,
     )
 
 

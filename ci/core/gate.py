@@ -4,11 +4,13 @@ is published, and how its outcome reads (pure, no engine).
 Each released image runs its own binaries in its platform (natively, or emulated): every
 command must exit 0 and print the Antrea version (and the Go runtime's os/arch, which a
 binary reports from what it was compiled for), ovs-vswitchd the OVS version built; and every
-binary's ELF header must name the platform's machine.
+binary's ELF header must name the platform's machine. When asked, a slice of the unit tests
+(a package pattern) must also pass on each platform.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ci.core.catalog import IMAGE_NAMES
@@ -24,8 +26,27 @@ ELF_MACHINES: dict[str, tuple[int, int, str]] = {
 ELF_MAGIC = b"\x7fELF"
 
 
+# The characters of a Go package pattern (./relative/path or an import path, ... wildcards).
+_TEST_PATTERN = re.compile(r"[A-Za-z0-9_.~/-]+")
+
+
 class GateFailure(RuntimeError):
     """A platform's images did not pass the gate: nothing was published."""
+
+
+class GateTestsError(ValueError):
+    """--gate-tests is not a Go package pattern."""
+
+
+def check_test_pattern(pattern: str) -> str:
+    """The pattern, if `go test` would read it as packages of the tree (not a flag, no
+    spaces, nothing above the tree)."""
+    outside = ".." in pattern.split("/")
+    if pattern.startswith("-") or outside or not _TEST_PATTERN.fullmatch(pattern):
+        raise GateTestsError(
+            f"not a Go package pattern: {pattern!r} (give one, e.g. ./pkg/util/...)"
+        )
+    return pattern
 
 
 @dataclass(frozen=True)
@@ -55,7 +76,8 @@ class GateResult:
         return not self.failure
 
     def line(self) -> str:
-        return f"{self.platform} {IMAGE_NAMES[self.image]}: {self.check}: {self.failure}"
+        image = IMAGE_NAMES.get(self.image, self.image)
+        return f"{self.platform} {image}: {self.check}: {self.failure}"
 
 
 def run_checks(platform: Platform, antrea_version: str, ovs_version: str) -> list[RunCheck]:
@@ -81,6 +103,16 @@ def run_failure(check: RunCheck, exit_code: int, stdout: str, stderr: str) -> st
     if missing:
         wanted = ", ".join(repr(text) for text in missing)
         return f"its output lacks {wanted}: {said or 'no output'}"
+    return ""
+
+
+def unit_tests_failure(passed: int, failures: list[str]) -> str:
+    """Why a unit-test slice fails the gate ("" when some tests ran and none failed)."""
+    if failures:
+        shown = ", ".join(failures[:5]) + (f" and {len(failures) - 5} more" if failures[5:] else "")
+        return f"{len(failures)} failed: {shown}"
+    if passed == 0:
+        return "no test ran: the pattern matches no package with tests"
     return ""
 
 

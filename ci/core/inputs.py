@@ -163,6 +163,13 @@ OVERWRITE: Input[bool] = Input(
     False,
     "Move a release tag (v*) that already holds other content (refused otherwise)",
 )
+GATE_TESTS: Input[str] = Input(
+    "gate_tests",
+    Kind.TEXT,
+    "",
+    "Also run the unit tests of this package pattern (e.g. ./pkg/util/...) on each platform "
+    "in the release gate: a failure publishes nothing",
+)
 PACKAGES: Input[None] = Input(
     "packages",
     Kind.TEXTS,

@@ -1,9 +1,11 @@
 """The release gate on the engine: each platform's images run their binaries in that
-platform (natively or emulated) and their ELF headers are read, before any tag is written."""
+platform (natively or emulated) and their ELF headers are read, and a slice of the unit
+tests runs there when asked, before any tag is written."""
 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import anyio
@@ -20,6 +22,7 @@ from ci.core.gate import (
     run_checks,
     run_failure,
     summary,
+    unit_tests_failure,
 )
 from ci.core.platforms import Platform
 from ci.core.say import Say
@@ -27,6 +30,10 @@ from ci.images.agent import AGENT_COMMANDS
 from ci.images.builder import Images
 from ci.images.controller import CONTROLLER_COMMANDS
 from ci.images.flow_aggregator import FLOW_AGGREGATOR, FLOW_AGGREGATOR_COMMANDS
+from ci.testing.unit_tests import UnitTestFailure, UnitTests
+
+# Runs the gate's unit-test slice in one platform.
+TestSlice = Callable[[Platform], Awaitable[UnitTests]]
 
 HEADERS_DIR = "/gate"
 # What the openvswitch-switch package installs, in the agent image.
@@ -57,9 +64,12 @@ class ReleaseGate:
     ovs_version: str  # "" when the OVS tarball's version was not pinned
     say: Say
 
-    async def check(self, built: dict[Platform, Images]) -> None:
-        """Every check of every platform, concurrently; GateFailure naming each failed one
-        (platform, image, check) when any failed."""
+    async def check(
+        self, built: dict[Platform, Images], tests: tuple[str, TestSlice] | None = None
+    ) -> None:
+        """Every check of every platform, concurrently, and the unit-test slice (its
+        pattern, and what runs it) in each platform when given; GateFailure naming each
+        failed one (platform, image, check) when any failed."""
         results: list[GateResult] = []
 
         async def run(target: Platform, images: Images, check: RunCheck) -> None:
@@ -74,6 +84,8 @@ class ReleaseGate:
                     group.start_soon(run, target, images, check)
                 for image in BINARIES:
                     group.start_soon(headers, target, image, getattr(images, image))
+                if tests is not None:
+                    group.start_soon(self._tests, target, *tests, results)
         for line in summary(results):
             self.say(line)
         failure = refusal(sorted(results, key=lambda r: (r.platform, r.image, r.check)))
@@ -91,6 +103,18 @@ class ReleaseGate:
         except dagger.QueryError as error:
             failure = f"cannot run: {first_line(str(error))}"
         return GateResult(target, check.image, check.name, failure)
+
+    async def _tests(
+        self, target: Platform, pattern: str, run: TestSlice, results: list[GateResult]
+    ) -> None:
+        """The unit tests of the pattern in the target (in the Go image)."""
+        check = f"go test {pattern}"
+        try:
+            outcome = await run(target)
+            failure = unit_tests_failure(outcome.passed, outcome.failures())
+        except (UnitTestFailure, dagger.QueryError) as error:
+            failure = first_line(str(error))
+        results.append(GateResult(target, self.tool_image, check, failure))
 
     async def _headers(
         self, target: Platform, image: str, container: dagger.Container

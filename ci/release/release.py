@@ -16,6 +16,7 @@ from dagger import Doc, dag, field, object_type
 
 from ci.core.base_tags import BASE_IMAGE, OVS_IMAGE
 from ci.core.catalog import FLOW_AGGREGATOR_BASE, IMAGE_NAMES, RELEASED
+from ci.core.gate import GateTestsError, check_test_pattern
 from ci.core.platforms import Platform
 from ci.core.references import Repository, arch_tag, check_tag, parse_repository
 from ci.images.builder import ImageBuilder, Images, Plan
@@ -37,6 +38,7 @@ from ci.release.registry import (
     loopback_routes,
 )
 from ci.release.tag_guard import TagUpdate, is_release_tag
+from ci.testing.unit_tests import TestSelection, UnitTestRunner, UnitTests
 
 
 @object_type
@@ -95,6 +97,14 @@ class Release:
     """Pushes what the builder builds, with the builder's credentials."""
 
     builder: ImageBuilder
+    gate_tests: str = ""  # a package pattern whose unit tests the gate runs on each platform
+
+    def __post_init__(self) -> None:
+        if self.gate_tests:
+            try:
+                check_test_pattern(self.gate_tests)
+            except GateTestsError as error:
+                raise GateTestsError(f"gate_tests: {error}") from None
 
     async def _routes(self) -> dict[str, str]:
         """Where this code reaches the registries of the caller's loopback: through the
@@ -171,11 +181,21 @@ class Release:
 
     async def gate(self, plan: Plan, built: dict[Platform, Images]) -> None:
         """Each platform's images run in that platform (ci/core/gate.py says what is
-        checked); GateFailure, before anything is pushed, when a check fails."""
+        checked), and the unit tests of gate_tests there when given; GateFailure, before
+        anything is pushed, when a check fails."""
         inputs = self.builder.inputs
         ovs = "" if inputs.allow_ovs_version_mismatch else plan.versions.ovs.value
         gate = ReleaseGate(plan.go_image, plan.source.version.full, ovs, self.builder.say)
-        await gate.check(built)
+        if not self.gate_tests:
+            await gate.check(built)
+            return
+        runner = UnitTestRunner(self.builder)
+        selection = TestSelection((self.gate_tests,))
+
+        async def tests(target: Platform) -> UnitTests:
+            return await runner.run_planned(plan, target, selection, save=False)
+
+        await gate.check(built, (self.gate_tests, tests))
 
     async def publish(
         self,

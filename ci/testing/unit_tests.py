@@ -164,6 +164,13 @@ class UnitTestRunner:
         their outcome."""
         target = await self.builder.target(platform)
         plan = await self.builder.plan(tests_on=target)
+        return await self.run_planned(plan, target, selection)
+
+    async def run_planned(
+        self, plan: Plan, target: Platform, selection: TestSelection, save: bool = True
+    ) -> UnitTests:
+        """Run the unit tests of a plan already made in the target, then save Go's cache
+        (when save and --cache-to); UnitTestFailure when go test failed without a result."""
         emulated = not runs_natively(target, plan.engine)
         with_race, note = containers.race_decision(target, not emulated, selection.race)
         if emulated:
@@ -184,7 +191,8 @@ class UnitTestRunner:
                 target, plan.go_image, self.test_caches(plan, target), plan.source, command
             )
         report = parse_go_test_json(outcome.lines)
-        await self.builder.save_go_cache(plan)
+        if save:
+            await self.builder.save_go_cache(plan)
         if outcome.exit_code != 0 and report.ok:
             raise UnitTestFailure(
                 f"go test failed on {target} without a test result: {report.summary()}"

@@ -109,6 +109,16 @@ ROWS = [
         lambda inputs: ["merge", "--namespace", "127.0.0.1:5310/ok", "--tag", "bad tag"],
     ),
     Row(
+        "a gate-tests value that is not a package pattern",
+        "Invalid value for '--gate-tests': not a Go package pattern: '-run=.' (give one, e.g. "
+        "./pkg/util/...)",
+        2,
+        lambda inputs: [
+            *["publish-arch", "--namespace", "127.0.0.1:5310/ok", "--tag", "v2.7.0"],
+            "--gate-tests=-run=.",
+        ],
+    ),
+    Row(
         "a bad namespace",
         "Invalid value for '--namespace': invalid repository 'Bad/NS'",
         2,

@@ -220,6 +220,34 @@ async def test_the_gate_refuses_a_release_whose_arm_agent_does_not_start(
             assert not exists(f"{target}/{image}:{tag}")
 
 
+async def test_the_gate_runs_the_unit_tests_it_is_given_on_the_platform_published(
+    engine: OfflineTestBed, workdir: Path, tarball: Path
+) -> None:
+    """gate_tests runs a package's unit tests on the platform being published (arm64,
+    emulated here) before any push: failing tests refuse the release, named; a slice that
+    passes lets the same tree through."""
+    tree = antrea_checkout(workdir)
+    shutil.copytree(FIXTURES / "failing-tests/pkg", tree / "pkg", dirs_exist_ok=True)
+    target = namespace(engine, "gate-tests")
+    with pytest.raises(GateFailure) as refused:
+        await fixture_antrea(engine, tree, tarball).publish_arch(
+            [target], "v2.7.0-tests", "linux/arm64", gate_tests="./pkg/util/broken"
+        )
+    message = str(refused.value)
+    assert message.startswith("nothing was published: the release gate failed for linux/arm64 ")
+    assert ": go test ./pkg/util/broken: 2 failed: " in message
+    assert "broken.TestHalfOfThreeIsWrong" in message and "broken.TestPanics" in message
+    assert message.count("failed for") == 1 and ";" not in message
+    for image in IMAGES:
+        assert not exists(f"{target}/{image}:v2.7.0-tests-arm64")
+
+    pushed = await fixture_antrea(engine, tree, tarball).publish_arch(
+        [target], "v2.7.0-tests", "linux/arm64", gate_tests="./pkg/version/..."
+    )
+    names = {reference.split("@")[0].rsplit("/", 1)[-1] for reference in pushed}
+    assert names == {f"{image}:v2.7.0-tests-arm64" for image in IMAGES}
+
+
 async def test_merge_indexes_the_images_the_per_arch_jobs_pushed(
     engine: OfflineTestBed, checkout: Path, tarball: Path
 ) -> None:

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from ci.core.gate import (
     GateResult,
+    GateTestsError,
+    check_test_pattern,
     elf_failure,
     parse_od_bytes,
     refusal,
     run_checks,
     run_failure,
     summary,
+    unit_tests_failure,
 )
 from ci.core.platforms import parse_platform
 
@@ -90,3 +95,26 @@ def test_the_refusal_names_platform_image_and_check_of_each_failure() -> None:
         "gate: linux/arm/v7: 0/2 checks passed",
         "gate: linux/arm64: 1/1 checks passed",
     ]
+
+
+def test_gate_tests_takes_package_patterns_of_the_tree_only() -> None:
+    for pattern in ("./pkg/util/...", "./...", "./pkg/util/ip", "antrea.io/antrea/pkg/..."):
+        assert check_test_pattern(pattern) == pattern
+    for bad in ("", "-run=.", "./pkg util", "../other", "./pkg/../../x", "./pkg;rm"):
+        with pytest.raises(GateTestsError, match="not a Go package pattern: "):
+            check_test_pattern(bad)
+
+
+def test_a_test_slice_fails_the_gate_on_a_failure_or_when_nothing_ran() -> None:
+    assert unit_tests_failure(3, []) == ""
+    assert unit_tests_failure(1, ["broken.TestPanics"]) == "1 failed: broken.TestPanics"
+    seven = [f"p.Test{n}" for n in range(7)]
+    assert unit_tests_failure(0, seven) == (
+        "7 failed: p.Test0, p.Test1, p.Test2, p.Test3, p.Test4 and 2 more"
+    )
+    assert unit_tests_failure(0, []) == "no test ran: the pattern matches no package with tests"
+
+
+def test_a_test_slice_is_named_by_the_go_image_it_ran_in() -> None:
+    result = GateResult(ARM64, "golang:1.26", "go test ./pkg/util/...", "1 failed: p.TestX")
+    assert result.line() == "linux/arm64 golang:1.26: go test ./pkg/util/...: 1 failed: p.TestX"
