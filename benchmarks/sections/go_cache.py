@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from benchmarks.common import CHANGED_FILE, Bench, code_change, timed
-from benchmarks.figures import Comparison
+from benchmarks.figures import Comparison, Figure
 from ci.core.catalog import RELEASED
 from ci.core.go_cache import CacheStore, DirectoryStore, RegistryStore
 from ci.core.platforms import parse_platform
@@ -167,6 +167,18 @@ async def measure(bench: Bench, runs: int) -> None:
             changed = bench.tree / path
             changed.write_text(code_change(changed.read_text()))
 
+        async def restored_builds(
+            source: CacheStore, no_change: str, one_change: str, restore_figure: Figure
+        ) -> None:
+            """(b) then (c) from that store, each on a new runner, with the restore's time."""
+            new_runner()
+            with Said() as said:
+                bench.add(figures[no_change], await timed(lambda: build(cache_from=source)))
+            bench.add(restore_figure, said.seconds("restored"))
+            new_runner()
+            change(CHANGED_FILE)
+            bench.add(figures[one_change], await timed(lambda: build(cache_from=source)))
+
         for _ in range(runs):
             new_runner()
             bench.add(figures["f"], await timed(pulls_only))
@@ -178,22 +190,10 @@ async def measure(bench: Bench, runs: int) -> None:
             bench.add(registry_save, saved[1])
             for label, size in zip(sizes, said.sizes(), strict=True):
                 bench.add(sizes[label], size)
-            new_runner()
-            with Said() as said:
-                bench.add(figures["b"], await timed(lambda: build(cache_from=store)))
-            bench.add(restore, said.seconds("restored"))
-            new_runner()
-            change(CHANGED_FILE)
-            bench.add(figures["c"], await timed(lambda: build(cache_from=store)))
+            await restored_builds(store, "b", "c", restore)
             change(CHANGED_FILE)
             bench.add(figures["d"], await timed(lambda: build(cache_from=store)))
-            new_runner()
-            with Said() as said:
-                bench.add(figures["b_registry"], await timed(lambda: build(cache_from=in_registry)))
-            bench.add(registry_restore, said.seconds("restored"))
-            new_runner()
-            change(CHANGED_FILE)
-            bench.add(figures["c_registry"], await timed(lambda: build(cache_from=in_registry)))
+            await restored_builds(in_registry, "b_registry", "c_registry", registry_restore)
 
             async def unit_tests(
                 cache_from: DirectoryStore | None = None, cache_to: DirectoryStore | None = None
