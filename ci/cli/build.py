@@ -15,10 +15,11 @@ from ci.cli.options import (
     platform_values,
     to_build_inputs,
 )
+from ci.cli.routed import EmulatedEnginesOption, EngineOption, build_routed, engine_groups
 from ci.cli.running import Said, run, write_summary, write_timings
 from ci.core.catalog import IMAGE_NAMES
 from ci.core.inputs import PLATFORMS, SURICATA
-from ci.core.platforms import Platform
+from ci.core.platforms import Platform, default_platforms
 from ci.core.say import to_stderr
 from ci.core.summary import RunSummary, tarball_facts
 from ci.core.timings import StageTimes, image_tarball_name
@@ -42,11 +43,24 @@ def build(
             "daemon as antrea/<name>:latest (one platform only).",
         ),
     ] = False,
+    engine: EngineOption = None,
+    emulated_engines: EmulatedEnginesOption = False,
     timings: TimingsOption = None,
     summary: SummaryOption = None,
 ) -> None:
     """Build every image for each platform, concurrently, into OCI tarballs."""
     chosen = platform_values(platforms)
+    if engine:
+        if load:
+            raise typer.BadParameter("--load builds on one engine", param_hint="--engine")
+        groups = engine_groups(chosen or default_platforms(), engine)
+        run(
+            lambda: build_routed(
+                groups, emulated_engines, inputs, output, suricata, timings, summary
+            )
+        )
+        print(f"OCI tarballs in {output}")
+        return
     targets: list[Platform | None] = list(chosen) if chosen else [None]
     if load and len(targets) > 1:
         raise typer.BadParameter(

@@ -8,6 +8,8 @@ from typing import Annotated
 import anyio
 import typer
 
+from ci.cli.routed import EmulatedEnginesOption, EngineOption
+from ci.core.engines import parse_routes
 from ci.core.inputs import DISTRO_IMAGE
 from ci.core.matrix import ci_matrix
 from ci.core.platforms import configured_platforms
@@ -30,10 +32,15 @@ def doctor(
     timeout: Annotated[
         float, typer.Option(help="Seconds to wait for each answer of the engine.")
     ] = 300.0,
+    engine: EngineOption = None,
+    emulated_engines: EmulatedEnginesOption = False,
 ) -> None:
     """Check what a run needs and say how to fix what is missing; exit 1 when a check fails."""
     platforms = [entry.platform for entry in configured_platforms()]
-    results = anyio.run(diagnose, registry or [], probe_image, platforms, timeout)
+    routes = parse_routes(engine or [])
+    results = anyio.run(
+        diagnose, registry or [], probe_image, platforms, timeout, routes, emulated_engines
+    )
     print(verdict_table(results))
     raise typer.Exit(exit_code(results))
 

@@ -113,6 +113,21 @@ def to_build_inputs(values: dict[str, Any]) -> BuildInputs:
     return BuildInputs(**converted)
 
 
+def input_arguments(values: dict[str, Any]) -> list[str]:
+    """The options that give a command these build inputs again (the processes of a
+    routed run): every value that is not its default, paths as this machine's."""
+    arguments: list[str] = []
+    for spec in BUILD_INPUTS:
+        value = values.get(spec.name, spec.default)
+        if value == spec.default:
+            continue
+        if spec.kind == Kind.FLAG:
+            arguments.append(spec.option if value else "--no-" + spec.option.removeprefix("--"))
+        else:
+            arguments += [spec.option, str(value)]
+    return arguments
+
+
 def platform_value(text: str) -> Platform | None:
     """A platform, refused as a usage error before anything connects; None when empty."""
     try:

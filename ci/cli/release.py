@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
 import typer
 from dagger import dag
 
@@ -26,6 +28,7 @@ from ci.cli.options import (
     read_password,
     to_build_inputs,
 )
+from ci.cli.routed import EmulatedEnginesOption, EngineOption, engine_groups, publish_routed
 from ci.cli.running import Said, run, write_summary, write_timings
 from ci.core.gate import GateTestsError, check_test_pattern
 from ci.core.inputs import (
@@ -44,9 +47,11 @@ from ci.core.say import to_stderr
 from ci.core.summary import RunSummary, release_section
 from ci.core.timings import StageTimes, progress_line
 from ci.engine.record import EngineRecord
+from ci.engine.routing import GO, READY
 from ci.engine.session import engine_connection
 from ci.images.builder import ImageBuilder
 from ci.images.inputs import Credential
+from ci.release.push import PublishError
 from ci.release.release import Release
 
 NamespacesOption = Annotated[list[str], option(NAMESPACES, callback=checked_namespaces)]
@@ -64,6 +69,22 @@ def checked_gate_tests(value: str) -> str:
 
 
 GateTestsOption = Annotated[str, option(GATE_TESTS, callback=checked_gate_tests)]
+
+
+async def _print_all(references: Awaitable[list[str]]) -> None:
+    for reference in await references:
+        print(reference)
+
+
+async def wait_for_go() -> None:
+    """A routed publish's hold: say on stdout that this platform is ready to push, then
+    push only when stdin says GO (ci/engine/routing.py)."""
+    print(READY, flush=True)
+    answer = await anyio.to_thread.run_sync(sys.stdin.readline)
+    if answer.strip() != GO:
+        raise PublishError(
+            "called off before the first push: another platform of the release failed"
+        )
 
 
 def _release_command(
@@ -126,12 +147,37 @@ def publish(
     latest: LatestOption = LATEST.default,
     overwrite: OverwriteOption = OVERWRITE.default,
     gate_tests: GateTestsOption = GATE_TESTS.default,
+    engine: EngineOption = None,
+    emulated_engines: EmulatedEnginesOption = False,
     auth: AuthOption = None,
     timings: TimingsOption = None,
     summary: SummaryOption = None,
 ) -> None:
     """Build the released images for every platform, then push multi-arch images."""
     targets = platform_values(platforms)
+    if engine:
+        groups = engine_groups(targets or default_platforms(), engine)
+        shared = [
+            *(argument for namespace in namespaces for argument in ("--namespace", namespace)),
+            *["--tag", tag],
+            *(["--overwrite"] if overwrite else []),
+        ]
+        run(
+            lambda: _print_all(
+                publish_routed(
+                    groups,
+                    emulated_engines,
+                    inputs,
+                    shared,
+                    gate_tests,
+                    latest,
+                    auth,
+                    timings,
+                    summary,
+                )
+            )
+        )
+        return
     _release_command(
         "publish",
         inputs,
@@ -152,6 +198,15 @@ def publish_arch(
     platform: Annotated[str, option(PLATFORM)] = PLATFORM.default,
     overwrite: OverwriteOption = OVERWRITE.default,
     gate_tests: GateTestsOption = GATE_TESTS.default,
+    hold: Annotated[
+        bool,
+        typer.Option(
+            "--hold",
+            hidden=True,
+            help="Before the first push, say READY on stdout and push only on GO from stdin "
+            "(how a routed publish runs this command on each engine).",
+        ),
+    ] = False,
     auth: AuthOption = None,
     timings: TimingsOption = None,
     summary: SummaryOption = None,
@@ -163,7 +218,9 @@ def publish_arch(
         inputs,
         auth,
         [target] if target else None,
-        lambda release: release.publish_arch(namespaces, tag, target, overwrite),
+        lambda release: release.publish_arch(
+            namespaces, tag, target, overwrite, wait_for_go if hold else None
+        ),
         timings,
         summary,
         gate_tests=gate_tests,

@@ -11,6 +11,7 @@ import anyio
 import dagger
 import typer
 
+from ci.core.engines import EngineRouteError
 from ci.core.errors import ENGINE_GONE, distinct, leaves, lost_engine_reason, silent_exec_hint
 from ci.core.gate import GateFailure
 from ci.core.platforms import PlatformError
@@ -19,6 +20,7 @@ from ci.core.say import to_stderr
 from ci.core.summary import RunSummary, append
 from ci.core.timings import StageTimes
 from ci.core.versions import SourceError
+from ci.engine.routing import RoutedFailure
 from ci.images.builder import BuildFailure, ImageError
 from ci.images.docker_load import DockerLoadError
 from ci.images.ovs import OvsTarballError
@@ -39,6 +41,8 @@ USER_ERRORS = (
     OvsTarballError,
     DockerLoadError,
     GateFailure,
+    EngineRouteError,
+    RoutedFailure,
 )
 
 

@@ -17,6 +17,7 @@ from ci.cli.options import (
     platform_value,
     to_build_inputs,
 )
+from ci.cli.routed import EmulatedEnginesOption, EngineOption, route_one
 from ci.cli.running import Said, write_summary, write_timings
 from ci.core.inputs import EXTRA_FLAGS, PACKAGES, PLATFORM, RACE, RUN, TEST_INPUTS
 from ci.core.say import to_stderr
@@ -40,11 +41,15 @@ def test(
     race: Annotated[str, option(RACE)] = RACE.default,
     junit: Annotated[Path | None, typer.Option(help="Write a JUnit XML report here.")] = None,
     coverage: Annotated[Path | None, typer.Option(help="Write a coverage profile here.")] = None,
+    engine: EngineOption = None,
+    emulated_engines: EmulatedEnginesOption = False,
     timings: TimingsOption = None,
     summary: SummaryOption = None,
 ) -> None:
     """Run Antrea's Go unit tests in a container; exit 1 when a test fails."""
     target = platform_value(platform)
+    if engine:
+        target = route_one(target, engine, emulated_engines)
     if race not in RACE_MODES:
         raise typer.BadParameter(f"{race!r}: expected {', '.join(RACE_MODES)}", param_hint="--race")
     selection = TestSelection(

@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 
 import anyio
@@ -25,12 +25,14 @@ from anyio.abc import ByteReceiveStream, Process
 from anyio.streams.buffered import BufferedByteReceiveStream
 from dagger import dag
 
+from ci.core.engines import RUNNER_VARIABLE, EngineFacts, engine_refusal
 from ci.core.errors import first_line
+from ci.core.inputs import DISTRO_IMAGE
 from ci.core.platforms import Platform, parse_platform, runs_natively
 from ci.core.versions import pins
 from ci.doctor.verdicts import (
     CLI_VARIABLE,
-    RUNNER_VARIABLE,
+    ENGINE,
     CheckResult,
     broken_cli_result,
     complete_engine_results,
@@ -42,6 +44,7 @@ from ci.doctor.verdicts import (
     docker_result,
     emulation_failed,
     emulation_result,
+    engine_facts,
     engine_result,
     engine_unreachable,
     engine_without_cli,
@@ -50,7 +53,9 @@ from ci.doctor.verdicts import (
     probe_image_failed,
     registry_result,
     registry_url,
+    routed_engine_result,
 )
+from ci.engine.routing import engine_environment
 from ci.engine.session import engine_connection
 from ci.release.registry import http_client
 
@@ -62,7 +67,7 @@ ANSWER_BYTES = 1 << 20
 RUN_VARIABLE = "ANTREA_CI_DOCTOR_RUN"
 
 
-def runner_host() -> str:
+def runner_host_of_environment() -> str:
     return os.environ.get(RUNNER_VARIABLE, "")
 
 
@@ -185,16 +190,16 @@ async def _collect(
 
 
 async def read_answers(
-    command: Sequence[str], count: int, timeout: float
+    command: Sequence[str], count: int, timeout: float, env: Mapping[str, str] | None = None
 ) -> tuple[dict[str, CheckResult], str]:
     """The check results (JSON lines, by name) command prints, each awaited timeout seconds.
 
     Returns them with the reason fewer than count came ("" when all did). The command runs
-    in a process group of its own, killed at once when it is late.
+    in a process group of its own (in env, when given), killed at once when it is late.
     """
     answers: dict[str, CheckResult] = {}
     process = await anyio.open_process(
-        command, stdin=subprocess.DEVNULL, stderr=None, start_new_session=True
+        command, stdin=subprocess.DEVNULL, stderr=None, start_new_session=True, env=env
     )
     async with process:
         late = True
@@ -212,7 +217,32 @@ async def engine_probe_checks(
     """The engine checks, run by `python -m ci.doctor.probes` (see the module's docstring)."""
     command = [sys.executable, "-m", "ci.doctor.probes", probe_image, *map(str, platforms)]
     answers, reason = await read_answers(command, 1 + len(platforms), timeout)
-    return complete_engine_results(platforms, answers, reason, runner_host())
+    return complete_engine_results(platforms, answers, reason, runner_host_of_environment())
+
+
+async def routed_engine_facts(runner_host: str, timeout: float) -> EngineFacts:
+    """What the engine at runner_host (the default engine for "") says of itself: the
+    engine check of `python -m ci.doctor.probes`, run pointed at it."""
+    command = [sys.executable, "-m", "ci.doctor.probes", DISTRO_IMAGE.default]
+    answers, reason = await read_answers(command, 1, timeout, engine_environment(runner_host))
+    host = runner_host or runner_host_of_environment()
+    return engine_facts(answers.get(ENGINE) or engine_unreachable(reason, host), runner_host)
+
+
+async def routed_engine_checks(
+    routes: Mapping[Platform, str], timeout: float, emulated_ok: bool
+) -> list[CheckResult]:
+    """One check per engine an --engine names: reachable, the client's Dagger version, a
+    platform that runs the platforms routed to it."""
+    hosts: dict[str, list[Platform]] = {}
+    for platform, host in routes.items():
+        hosts.setdefault(host, []).append(platform)
+    results = []
+    for host, platforms in hosts.items():
+        facts = await routed_engine_facts(host, timeout)
+        refusal = engine_refusal(facts, platforms, pins().dagger, emulated_ok)
+        results.append(routed_engine_result(facts, platforms, refusal))
+    return results
 
 
 async def registry_checks(registries: Sequence[str]) -> list[CheckResult]:
@@ -242,13 +272,19 @@ def disk_checks(docker_root: str) -> list[CheckResult]:
 
 
 async def diagnose(
-    registries: Sequence[str], probe_image: str, platforms: Sequence[Platform], timeout: float
+    registries: Sequence[str],
+    probe_image: str,
+    platforms: Sequence[Platform],
+    timeout: float,
+    routes: Mapping[Platform, str] | None = None,
+    emulated_ok: bool = False,
 ) -> list[CheckResult]:
     """Every check of `antrea-ci doctor`, in the order it prints them."""
     pinned = pins().dagger
-    docker, docker_root = await docker_check(runner_host())
+    docker, docker_root = await docker_check(runner_host_of_environment())
     results = [await dagger_cli_check(pinned), docker]
     results += await engine_probe_checks(platforms, probe_image, timeout)
+    results += await routed_engine_checks(routes or {}, timeout, emulated_ok)
     results += await registry_checks(registries)
     return results + disk_checks(docker_root)
 
@@ -268,7 +304,7 @@ async def _print_engine_checks(probe_image: str, platforms: Sequence[Platform]) 
         result = (
             engine_without_cli(reason, pins().dagger)
             if without_cli
-            else engine_unreachable(reason, runner_host())
+            else engine_unreachable(reason, runner_host_of_environment())
         )
         print(result.to_json(), flush=True)
 

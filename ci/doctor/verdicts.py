@@ -12,11 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
+from ci.core.engines import RUNNER_VARIABLE, EngineFacts
 from ci.core.platforms import Platform, runs_natively
 from ci.release.registry import LOOPBACK, base_url
 
 CLI_VARIABLE = "_EXPERIMENTAL_DAGGER_CLI_BIN"
-RUNNER_VARIABLE = "_EXPERIMENTAL_DAGGER_RUNNER_HOST"
 ENGINE = "engine"
 DAGGER_CLI = "dagger CLI"
 DOCKER = "docker"
@@ -167,6 +167,27 @@ def engine_result(version: str, platform: str, pinned: str) -> CheckResult:
         f"registry.dagger.io/engine:v{pinned}, or point it at an engine of that version"
     )
     return CheckResult(ENGINE, Status.WARN, f"{detail}, but antrea-ci pins {pinned}", fix)
+
+
+def engine_facts(result: CheckResult, runner_host: str) -> EngineFacts:
+    """What an engine check found: the version and platform engine_result wrote into its
+    detail, or why there was no connection."""
+    if result.status is Status.FAIL:
+        return EngineFacts(runner_host, unreachable=result.detail.removeprefix("no connection: "))
+    version, _, platform = result.detail.split(",")[0].partition(" on ")
+    return EngineFacts(runner_host, version, platform)
+
+
+def routed_engine_result(
+    facts: EngineFacts, platforms: Sequence[Platform], refusal: str
+) -> CheckResult:
+    """An engine an --engine names: fails with the refusal (engine_refusal) when there is one."""
+    name = f"engine {facts.runner_host}"
+    routed = ", ".join(map(str, platforms))
+    if refusal:
+        detail, _, fix = refusal.partition("; ")
+        return CheckResult(name, Status.FAIL, detail.partition(": ")[2], fix)
+    return CheckResult(name, Status.OK, f"{facts.version} on {facts.platform}, takes {routed}")
 
 
 def engine_unreachable(reason: str, runner_host: str) -> CheckResult:

@@ -7,7 +7,7 @@ before the first push: a refused publish has pushed nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -229,10 +229,16 @@ class Release:
             )
 
     async def publish_arch(
-        self, namespaces: list[str], tag: str, platform: Platform | None, overwrite: bool = False
+        self,
+        namespaces: list[str],
+        tag: str,
+        platform: Platform | None,
+        overwrite: bool = False,
+        hold: Callable[[], Awaitable[None]] | None = None,
     ) -> list[str]:
         """One platform under its per-arch tag, once its images ran in it (the gate) and
-        the tag was checked."""
+        the tag was checked; then hold, when given, is awaited before the first push (it
+        raises to call the push off)."""
         target = await self.builder.target(platform)
         release = ReleaseTags.of(namespaces, tag, [target], latest=False)
         release = ReleaseTags(release.images, [], release.per_arch)
@@ -243,6 +249,8 @@ class Release:
         credentials = self.builder.inputs.credentials
         async with registry_clients(release.images, credentials, await self._routes()) as clients:
             unchanged = await self._guard(clients, plan, built, release, overwrite)
+        if hold is not None:
+            await hold()
         return await self._push_per_arch(built, release, unchanged)
 
     async def merge(

@@ -5,10 +5,13 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import io
 import json
+import tarfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 MANIFEST_TYPES = ", ".join(
@@ -119,3 +122,28 @@ def image_blobs(reference: str, credentials: Credentials | None = None) -> dict[
                     content = gzip.decompress(content)
                 found[descriptor["digest"]] = content
     return found
+
+
+def pulled(reference: str, destination: Path, credentials: Credentials | None = None) -> Path:
+    """The one-platform image a reference names, as an OCI-layout tarball at destination
+    (its manifest re-serialised, config and layers as the registry holds them)."""
+    host, repository, _ = split_reference(reference)
+    document = manifest(reference, credentials)
+    raw = json.dumps(document).encode()
+    digest = "sha256:" + hashlib.sha256(raw).hexdigest()
+    entry = {"mediaType": document["mediaType"], "digest": digest, "size": len(raw)}
+    index = json.dumps({"schemaVersion": 2, "manifests": [entry]}).encode()
+    with tarfile.open(destination, "w") as archive:
+        _add(archive, "index.json", index)
+        _add(archive, f"blobs/sha256/{digest.removeprefix('sha256:')}", raw)
+        for descriptor in [document["config"], *document["layers"]]:
+            url = f"http://{host}/v2/{repository}/blobs/{descriptor['digest']}"
+            name = f"blobs/sha256/{descriptor['digest'].removeprefix('sha256:')}"
+            _add(archive, name, _get(url, credentials))
+    return destination
+
+
+def _add(archive: tarfile.TarFile, name: str, content: bytes) -> None:
+    member = tarfile.TarInfo(name)
+    member.size = len(content)
+    archive.addfile(member, io.BytesIO(content))

@@ -100,3 +100,21 @@ def restart_engine(name: str) -> None:
     """Restart the engine container as up does (a clean stop first), and wait for it."""
     subprocess.run(["docker", "restart", "-t", "300", name], capture_output=True, check=True)
     wait_for_engine(name)
+
+
+SECOND_ENGINE = "antrea-ci-engine-2"
+
+
+def second_engine() -> str:
+    """A second engine beside the test bed's, in a container of its own with its own state
+    volume and container network (tests/engine/up, ANTREA_CI_ENGINE_NAME); its runner host."""
+    env = {
+        **os.environ,
+        "ANTREA_CI_ENGINE_NAME": SECOND_ENGINE,
+        "ANTREA_CI_ENGINE_NETWORK": "antrea-ci-2",
+        "ANTREA_CI_ENGINE_CIDR": "10.88.0.0/16",
+    }
+    started = run_up(env)
+    if started.returncode != 0:
+        pytest.fail(f"the second engine did not start: {started.stderr[-2000:]}", pytrace=False)
+    return up_exports(started.stdout)["_EXPERIMENTAL_DAGGER_RUNNER_HOST"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dagger
 import pytest
@@ -12,7 +13,7 @@ from gql.transport.exceptions import TransportServerError
 from typer.testing import CliRunner
 
 from ci.cli import app
-from ci.cli.options import parse_auth
+from ci.cli.options import build_inputs, input_arguments, parse_auth
 from ci.cli.running import run as _run
 from ci.core.platforms import PlatformError
 from ci.core.timings import StageTimes, image_tarball_name
@@ -162,3 +163,28 @@ def test_user_errors_are_a_line_each_and_other_errors_keep_their_traceback(
 
     with pytest.raises(KeyError):
         _run(broken)
+
+
+def test_a_routed_runs_processes_get_the_build_inputs_they_were_given(tmp_path: Path) -> None:
+    seen: list[dict[str, Any]] = []
+
+    @build_inputs()
+    def command(inputs: dict[str, Any]) -> None:
+        seen.append(inputs)
+
+    probe = typer.Typer()
+    probe.command()(command)
+    tarball = tmp_path / "openvswitch-3.7.1.tar.gz"
+    tarball.write_bytes(b"")
+    given = [
+        *["--source", str(tmp_path), "--ovs-tarball", str(tarball)],
+        *["--go-image", "golang:1.26", "--allow-ovs-version-mismatch"],
+        *["--cache-to", "registry.example/cache", "--base-registry", "registry.example/bases"],
+    ]
+    runner = CliRunner(env={"ANTREA_CI_DISTRO_IMAGE": "", "ANTREA_CI_GO_IMAGE": ""})
+    assert runner.invoke(probe, given).exit_code == 0
+    again = input_arguments(seen[0])
+    assert runner.invoke(probe, again).exit_code == 0
+    assert seen[1] == seen[0]
+    assert seen[0]["allow_ovs_version_mismatch"] is True
+    assert input_arguments({}) == []

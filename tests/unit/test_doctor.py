@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 import ci.cli.doctor as cli
 from ci.cli import app
+from ci.core.engines import EngineFacts, engine_refusal
 from ci.core.platforms import Platform, parse_platform
 from ci.doctor.probes import read_answers
 from ci.doctor.verdicts import (
@@ -26,12 +27,14 @@ from ci.doctor.verdicts import (
     docker_needed,
     emulation_failed,
     emulation_result,
+    engine_facts,
     engine_result,
     engine_unreachable,
     exit_code,
     missing_cli_result,
     own_emulator_result,
     registry_result,
+    routed_engine_result,
     verdict_table,
 )
 
@@ -260,11 +263,18 @@ def test_doctor_command_prints_the_report_and_exits_1_on_a_failure(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     seen: list[tuple[Sequence[str], str, Sequence[Platform], float]] = []
+    routed: list[tuple[Mapping[Platform, str] | None, bool]] = []
 
     async def diagnose(
-        registries: Sequence[str], image: str, platforms: Sequence[Platform], timeout: float
+        registries: Sequence[str],
+        image: str,
+        platforms: Sequence[Platform],
+        timeout: float,
+        routes: Mapping[Platform, str] | None = None,
+        emulated_ok: bool = False,
     ) -> list[CheckResult]:
         seen.append((registries, image, platforms, timeout))
+        routed.append((routes, emulated_ok))
         return [OK, FAILED] if registries else [OK, WARNED]
 
     monkeypatch.setattr(cli, "diagnose", diagnose)
@@ -275,7 +285,36 @@ def test_doctor_command_prints_the_report_and_exits_1_on_a_failure(
     assert failing.output == verdict_table([OK, FAILED]) + "\n"
     assert seen[0] == (["127.0.0.1:9"], "127.0.0.1:5310/probe:1", [AMD64, ARM64, ARM], 5.0)
 
+    assert routed[0] == ({}, False)
+
+    routing = ["--engine", "linux/arm64=tcp://arm-builder:1234", "--emulated-engines"]
+    runner.invoke(app, ["doctor", *routing])
+    assert routed[-1] == ({ARM64: "tcp://arm-builder:1234"}, True)
+    malformed = runner.invoke(app, ["doctor", "--engine", "arm64"])
+    assert malformed.exit_code == 2
+    assert "expected PLATFORM=RUNNER_HOST" in malformed.output
+
     warning = runner.invoke(app, ["doctor", "--probe-image", "busybox:1.37"])
     assert warning.exit_code == 0
     assert "fix: free space" in warning.output
-    assert seen[1][:2] == ([], "busybox:1.37")
+    assert seen[-1][:2] == ([], "busybox:1.37")
+
+
+def test_an_engine_named_by_engine_is_a_check_of_its_own() -> None:
+    facts = EngineFacts("tcp://arm-builder:1234", "v0.21.8", "linux/amd64")
+    refusal = engine_refusal(facts, [ARM64], "0.21.8", emulated_ok=False)
+    failed = routed_engine_result(facts, [ARM64], refusal)
+    assert (failed.name, failed.status) == ("engine tcp://arm-builder:1234", Status.FAIL)
+    assert failed.detail.startswith("reports linux/amd64, which does not run linux/arm64")
+    assert "--emulated-engines" in failed.fix
+    taken = routed_engine_result(facts, [ARM64], "")
+    assert (taken.status, taken.detail) == (Status.OK, "v0.21.8 on linux/amd64, takes linux/arm64")
+
+
+def test_the_engine_check_gives_the_facts_routing_reads() -> None:
+    found = engine_facts(engine_result("v0.21.8", "linux/arm64", "0.21.8"), "tcp://a:1")
+    assert found == EngineFacts("tcp://a:1", "v0.21.8", "linux/arm64")
+    older = engine_facts(engine_result("v0.20.1", "linux/arm64", "0.21.8"), "tcp://a:1")
+    assert (older.version, older.platform) == ("v0.20.1", "linux/arm64")
+    gone = engine_facts(engine_unreachable("connection refused", "tcp://a:1"), "tcp://a:1")
+    assert gone.unreachable == "connection refused"

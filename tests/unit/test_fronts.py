@@ -32,6 +32,11 @@ PAIRS = {
 TIMINGS = "the command line writes stage timings for `baseline compare`"
 SUMMARY = "the command line writes the job summary; the module returns Markdown fields"
 AUTH = "the module takes credentials through with-registry-auth, chained before the call"
+ROUTING = {
+    "engine": "a module function runs inside one engine; routing platforms to engines takes "
+    "a process per engine, which only the command line starts",
+    "emulated_engines": "goes with --engine",
+}
 CLI_ONLY: dict[str, dict[str, str]] = {
     "build": {
         "platforms": "the command line builds several platforms at once; the module's build "
@@ -40,14 +45,21 @@ CLI_ONLY: dict[str, dict[str, str]] = {
         "load": "loads into this machine's Docker daemon, which a module cannot reach",
         "timings": TIMINGS,
         "summary": SUMMARY,
+        **ROUTING,
     },
     "test": {
         "junit": "the module returns the report as a field (`junit export`)",
         "timings": TIMINGS,
         "summary": SUMMARY,
+        **ROUTING,
     },
-    "publish": {"auth": AUTH, "timings": TIMINGS, "summary": SUMMARY},
-    "publish-arch": {"auth": AUTH, "timings": TIMINGS, "summary": SUMMARY},
+    "publish": {"auth": AUTH, "timings": TIMINGS, "summary": SUMMARY, **ROUTING},
+    "publish-arch": {
+        "auth": AUTH,
+        "timings": TIMINGS,
+        "summary": SUMMARY,
+        "hold": "the handshake of a routed publish with each of its processes (hidden)",
+    },
     "merge": {"auth": AUTH, "timings": TIMINGS, "summary": SUMMARY},
     "publish-base": {"auth": AUTH, "timings": TIMINGS, "summary": SUMMARY},
 }
