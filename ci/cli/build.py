@@ -59,7 +59,6 @@ def build(
                 groups, emulated_engines, inputs, output, suricata, timings, summary
             )
         )
-        print(f"OCI tarballs in {output}")
         return
     targets: list[Platform | None] = list(chosen) if chosen else [None]
     if load and len(targets) > 1:

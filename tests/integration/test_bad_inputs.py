@@ -119,6 +119,20 @@ ROWS = [
         ],
     ),
     Row(
+        "a malformed engine route",
+        "Invalid value for '--engine': --engine 'arm64': expected PLATFORM=RUNNER_HOST, e.g. "
+        "linux/arm64=tcp://HOST:PORT",
+        2,
+        lambda inputs: inputs.build("--engine", "arm64"),
+    ),
+    Row(
+        "an engine route for a platform the run does not build",
+        "Invalid value for --engine: --engine names linux/arm64, which this run does not "
+        "build (its platforms: linux/amd64)",
+        2,
+        lambda inputs: inputs.build("--engine", "linux/arm64=tcp://arm-builder:1234"),
+    ),
+    Row(
         "a bad namespace",
         "Invalid value for '--namespace': invalid repository 'Bad/NS'",
         2,
@@ -183,6 +197,7 @@ ELSEWHERE = {
     "a read-only token": "test_registry_auth.py",
     "a disk that fills up during a push": "test_bad_inputs.py",
     "the engine dies mid-build or mid-publish": "test_engine_loss.py",
+    "an --engine that is unreachable, of another platform, or dies mid-build": "test_engines.py",
 }
 
 
