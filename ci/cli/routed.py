@@ -75,26 +75,26 @@ EmulatedEnginesOption = Annotated[
 
 
 async def check_engines(groups: Sequence[EngineGroup], emulated_ok: bool) -> None:
-    """Every engine asked, side by side, for its version and platform; an ExceptionGroup of
-    one EngineRouteError per engine that cannot take its platforms."""
+    """Every engine an --engine names asked, side by side, for its version and platform;
+    an ExceptionGroup of one EngineRouteError per engine that cannot take its platforms.
+    (The default engine is the one a run without --engine uses, started by the Dagger CLI
+    when need be, and emulates what it does not run: it is not asked.)"""
+    named = [group for group in groups if group.runner_host]
     found: dict[str, EngineFacts] = {}
 
     async def ask(host: str) -> None:
         found[host] = await routed_engine_facts(host, CHECK_SECONDS)
 
     async with anyio.create_task_group() as group:
-        for engine in groups:
+        for engine in named:
             group.start_soon(ask, engine.runner_host)
-    # The default engine emulates what it does not run, as a run without --engine does.
+    client = pins().dagger
     refusals = [
         EngineRouteError(refusal)
-        for engine in groups
+        for engine in named
         if (
             refusal := engine_refusal(
-                found[engine.runner_host],
-                engine.platforms,
-                pins().dagger,
-                emulated_ok or not engine.runner_host,
+                found[engine.runner_host], engine.platforms, client, emulated_ok
             )
         )
     ]

@@ -221,12 +221,12 @@ async def engine_probe_checks(
 
 
 async def routed_engine_facts(runner_host: str, timeout: float) -> EngineFacts:
-    """What the engine at runner_host (the default engine for "") says of itself: the
-    engine check of `python -m ci.doctor.probes`, run pointed at it."""
+    """What the engine at runner_host says of itself: the engine check of
+    `python -m ci.doctor.probes`, run pointed at it (no platform probed)."""
     command = [sys.executable, "-m", "ci.doctor.probes", DISTRO_IMAGE.default]
     answers, reason = await read_answers(command, 1, timeout, engine_environment(runner_host))
-    host = runner_host or runner_host_of_environment()
-    return engine_facts(answers.get(ENGINE) or engine_unreachable(reason, host), runner_host)
+    answer = answers.get(ENGINE) or engine_unreachable(reason, runner_host)
+    return engine_facts(answer, runner_host)
 
 
 async def routed_engine_checks(
