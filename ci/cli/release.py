@@ -28,7 +28,13 @@ from ci.cli.options import (
     read_password,
     to_build_inputs,
 )
-from ci.cli.routed import EmulatedEnginesOption, EngineOption, engine_groups, publish_routed
+from ci.cli.routed import (
+    EmulatedEnginesOption,
+    EngineOption,
+    RoutedPublish,
+    engine_groups,
+    publish_routed,
+)
 from ci.cli.running import Said, run, write_summary, write_timings
 from ci.core.gate import GateTestsError, check_test_pattern
 from ci.core.inputs import (
@@ -162,21 +168,8 @@ def publish(
             *["--tag", tag],
             *(["--overwrite"] if overwrite else []),
         ]
-        run(
-            lambda: _print_all(
-                publish_routed(
-                    groups,
-                    emulated_engines,
-                    inputs,
-                    shared,
-                    gate_tests,
-                    latest,
-                    auth,
-                    timings,
-                    summary,
-                )
-            )
-        )
+        plan = RoutedPublish(groups, inputs, shared, gate_tests, latest, auth, timings, summary)
+        run(lambda: _print_all(publish_routed(plan, emulated_engines)))
         return
     _release_command(
         "publish",

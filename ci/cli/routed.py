@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +22,7 @@ import typer
 from ci.cli.options import input_arguments
 from ci.cli.running import run
 from ci.core.engines import (
+    DEFAULT_ENGINE,
     RUNNER_VARIABLE,
     EngineFacts,
     EngineGroup,
@@ -169,51 +171,61 @@ def route_one(target: Platform | None, values: list[str], emulated_ok: bool) -> 
     return target
 
 
-async def publish_routed(
-    groups: Sequence[EngineGroup],
-    emulated_ok: bool,
-    inputs: dict[str, Any],
-    release: list[str],
-    gate_tests: str,
-    latest: bool,
-    auth: list[str] | None,
-    timings: Path | None,
-    summary: Path | None,
-) -> list[str]:
-    """publish-arch of each platform on its engine, held until every one is built and
-    gated, then the merge (on the default engine). release: the options both commands
-    take alike (namespaces, tag, overwrite). Returns the multi-arch references."""
-    await check_engines(groups, emulated_ok)
-    platforms = [platform for group in groups for platform in group.platforms]
-    per_arch = [
-        EngineJob(
-            EngineGroup(group.runner_host, (platform,)),
+@dataclass(frozen=True)
+class RoutedPublish:
+    """The processes of a routed publish: publish-arch of each platform on its engine,
+    held before its first push, then merge on the default engine. release: the options
+    both commands take alike (namespaces, tag, overwrite)."""
+
+    groups: Sequence[EngineGroup]
+    inputs: dict[str, Any]
+    release: list[str]
+    gate_tests: str = ""
+    latest: bool = False
+    auth: list[str] | None = None
+    timings: Path | None = None
+    summary: Path | None = None
+
+    def per_arch(self) -> list[EngineJob]:
+        return [
+            EngineJob(
+                EngineGroup(group.runner_host, (platform,)),
+                [
+                    "publish-arch",
+                    *_platform_arguments([platform]),
+                    *self.release,
+                    *(["--gate-tests", self.gate_tests] if self.gate_tests else []),
+                    *input_arguments(self.inputs),
+                    "--hold",
+                    *_own_file(self.timings, "publish-arch", [platform]),
+                    *_common(self.auth, self.summary),
+                ],
+            )
+            for group in self.groups
+            for platform in group.platforms
+        ]
+
+    def merge(self) -> EngineJob:
+        platforms = tuple(platform for group in self.groups for platform in group.platforms)
+        return EngineJob(
+            EngineGroup(DEFAULT_ENGINE, platforms),
             [
-                "publish-arch",
-                *_platform_arguments([platform]),
-                *release,
-                *(["--gate-tests", gate_tests] if gate_tests else []),
-                *input_arguments(inputs),
-                "--hold",
-                *_own_file(timings, "publish-arch", [platform]),
-                *_common(auth, summary),
+                "merge",
+                *_platform_arguments(platforms),
+                *self.release,
+                *(["--latest"] if self.latest else []),
+                *(["--timings", str(self.timings)] if self.timings else []),
+                *_common(self.auth, self.summary),
             ],
         )
-        for group in groups
-        for platform in group.platforms
-    ]
+
+
+async def publish_routed(plan: RoutedPublish, emulated_ok: bool) -> list[str]:
+    """Every named engine checked, then the per-arch processes side by side, told to push
+    once all are built and gated, then the merge. Returns the multi-arch references."""
+    await check_engines(plan.groups, emulated_ok)
     fleet = EngineFleet()
-    await fleet.run(per_arch, hold=True)
-    merge = EngineJob(
-        EngineGroup("", tuple(platforms)),
-        [
-            "merge",
-            *_platform_arguments(platforms),
-            *release,
-            *(["--latest"] if latest else []),
-            *(["--timings", str(timings)] if timings else []),
-            *_common(auth, summary),
-        ],
-    )
+    await fleet.run(plan.per_arch(), hold=True)
+    merge = plan.merge()
     await fleet.run([merge])
     return merge.stdout

@@ -4,11 +4,17 @@ for antrea-ci, no engine. What they print and how the hold is released or called
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
+import typer.core
+import typer.main
 
-from ci.core.engines import EngineGroup
+from ci.cli import app
+from ci.cli.routed import RoutedPublish
+from ci.core.engines import EngineGroup, group_by_engine, parse_routes
 from ci.core.platforms import parse_platform
 from ci.engine.routing import GO, READY, EngineFleet, EngineJob, RoutedFailure, engine_environment
 
@@ -29,6 +35,9 @@ if sys.stdin.readline().strip() != {GO!r}:
     sys.exit(3)
 print("pushed " + name)
 """
+
+
+AMD64, ARM64 = parse_platform("linux/amd64"), parse_platform("linux/arm64")
 
 
 def job(name: str, host: str = "") -> EngineJob:
@@ -85,3 +94,41 @@ async def test_a_process_ready_after_the_release_was_called_off_is_called_off_to
     ):
         await fleet([]).run(jobs, hold=True)
     assert jobs[1].returncode == 3
+
+
+def parsed(arguments: list[str]) -> dict[str, Any]:
+    """The parameters antrea-ci's own parser gives a command line (nothing runs)."""
+    command = typer.main.get_command(app)
+    assert isinstance(command, typer.core.TyperGroup)
+    name, *rest = arguments
+    sub = command.commands[name]
+    with sub.make_context(name, list(rest)) as context:
+        return dict(context.params)
+
+
+def test_a_routed_publish_runs_commands_antrea_ci_accepts(tmp_path: Path) -> None:
+    arm = "docker-container://antrea-ci-engine-2"
+    groups = group_by_engine([AMD64, ARM64], parse_routes([f"linux/arm64={arm}"]))
+    plan = RoutedPublish(
+        groups,
+        {"source": tmp_path, "go_image": "golang:1.26"},
+        ["--namespace", "ghcr.io/me", "--tag", "v2.7.0", "--overwrite"],
+        gate_tests="./pkg/util/...",
+        latest=True,
+        auth=["ghcr.io=me:env:GHCR_TOKEN"],
+        timings=tmp_path / "publish.json",
+    )
+    amd64, arm64 = plan.per_arch()
+    assert (amd64.group.runner_host, arm64.group.runner_host) == ("", arm)
+    for job, platform in ((amd64, "linux-amd64"), (arm64, "linux-arm64")):
+        params = parsed(job.arguments)
+        assert params["hold"] is True and params["overwrite"] is True
+        assert (params["gate_tests"], params["go_image"]) == ("./pkg/util/...", "golang:1.26")
+        assert params["source"] == tmp_path and params["auth"] == ["ghcr.io=me:env:GHCR_TOKEN"]
+        assert params["timings"] == tmp_path / f"publish-{platform}.json"
+    assert parsed(amd64.arguments)["platform"] == "linux/amd64"
+    merge = plan.merge()
+    assert merge.group == EngineGroup("", (AMD64, ARM64))
+    params = parsed(merge.arguments)
+    assert params["platforms"] == ["linux/amd64", "linux/arm64"]
+    assert params["latest"] is True and params["timings"] == tmp_path / "publish.json"
