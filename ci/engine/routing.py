@@ -62,7 +62,7 @@ class EngineJob:
     group: EngineGroup
     arguments: list[str]
     stdout: list[str] = field(default_factory=list)
-    last_error: str = ""
+    last_error: str = ""  # its last `error:` line, else its last line, on stderr
     ready: bool = False
     returncode: int | None = None
 
@@ -84,9 +84,12 @@ class EngineFleet:
         self._command = list(command)
 
     async def _pass_on(self, job: EngineJob, stream: ByteReceiveStream) -> None:
+        said_error = False
         async for line in lines(stream):
-            if line.strip():
-                job.last_error = line.strip().removeprefix("error: ")
+            text = line.strip()
+            if text.startswith("error: ") or (text and not said_error):
+                said_error = said_error or text.startswith("error: ")
+                job.last_error = text.removeprefix("error: ")
             self._say(f"[{job.group.label}] {line}")
 
     async def _run(

@@ -28,6 +28,7 @@ if name == "slow":
     time.sleep(1)
 if name == "fail":
     print("error: the build failed", file=sys.stderr)
+    print("timings in timings/publish-arch.json", file=sys.stderr)
     sys.exit(1)
 print({READY!r}, flush=True)
 if sys.stdin.readline().strip() != {GO!r}:
