@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-import anyio
 import typer
 
 from ci.cli.options import input_arguments
@@ -24,16 +23,13 @@ from ci.cli.running import run
 from ci.core.engines import (
     DEFAULT_ENGINE,
     RUNNER_VARIABLE,
-    EngineFacts,
     EngineGroup,
     EngineRouteError,
-    engine_refusal,
     group_by_engine,
     parse_routes,
 )
 from ci.core.platforms import Platform
-from ci.core.versions import pins
-from ci.doctor.probes import routed_engine_facts
+from ci.doctor.probes import judged_engines
 from ci.engine.routing import EngineFleet, EngineJob
 
 CHECK_SECONDS = 60.0
@@ -77,29 +73,12 @@ EmulatedEnginesOption = Annotated[
 
 
 async def check_engines(groups: Sequence[EngineGroup], emulated_ok: bool) -> None:
-    """Every engine an --engine names asked, side by side, for its version and platform;
-    an ExceptionGroup of one EngineRouteError per engine that cannot take its platforms.
-    (The default engine is the one a run without --engine uses, started by the Dagger CLI
-    when need be, and emulates what it does not run: it is not asked.)"""
-    named = [group for group in groups if group.runner_host]
-    found: dict[str, EngineFacts] = {}
-
-    async def ask(host: str) -> None:
-        found[host] = await routed_engine_facts(host, CHECK_SECONDS)
-
-    async with anyio.create_task_group() as group:
-        for engine in named:
-            group.start_soon(ask, engine.runner_host)
-    client = pins().dagger
-    refusals = [
-        EngineRouteError(refusal)
-        for engine in named
-        if (
-            refusal := engine_refusal(
-                found[engine.runner_host], engine.platforms, client, emulated_ok
-            )
-        )
-    ]
+    """Every engine an --engine names asked for its version and platform (judged_engines;
+    the default engine is the one a run without --engine uses, started by the Dagger CLI
+    when need be, and is not asked); an ExceptionGroup of one EngineRouteError per engine
+    that cannot take its platforms."""
+    judged = await judged_engines(groups, CHECK_SECONDS, emulated_ok)
+    refusals = [EngineRouteError(refusal) for _, _, refusal in judged if refusal]
     if refusals:
         raise ExceptionGroup("engines refused", refusals)
 

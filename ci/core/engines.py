@@ -113,7 +113,7 @@ def engine_refusal(
 ) -> str:
     """Why this engine cannot take these platforms, in one line naming it and what to do;
     "" when it can. Its platform must run theirs natively unless emulated_ok."""
-    name = f"engine {facts.runner_host or '(default)'} for {', '.join(map(str, platforms))}"
+    name = f"engine {facts.runner_host} for {', '.join(map(str, platforms))}"
     if facts.unreachable:
         return f"{name}: unreachable ({facts.unreachable}); start it, or route elsewhere"
     if facts.version.lstrip("v") != client_version.lstrip("v"):

@@ -25,7 +25,13 @@ from anyio.abc import ByteReceiveStream, Process
 from anyio.streams.buffered import BufferedByteReceiveStream
 from dagger import dag
 
-from ci.core.engines import RUNNER_VARIABLE, EngineFacts, engine_refusal
+from ci.core.engines import (
+    RUNNER_VARIABLE,
+    EngineFacts,
+    EngineGroup,
+    engine_refusal,
+    group_by_engine,
+)
 from ci.core.errors import first_line
 from ci.core.inputs import DISTRO_IMAGE
 from ci.core.platforms import Platform, parse_platform, runs_natively
@@ -229,20 +235,38 @@ async def routed_engine_facts(runner_host: str, timeout: float) -> EngineFacts:
     return engine_facts(answer, runner_host)
 
 
+async def judged_engines(
+    groups: Sequence[EngineGroup], timeout: float, emulated_ok: bool
+) -> list[tuple[EngineGroup, EngineFacts, str]]:
+    """Each engine the groups name (the default engine is not asked), asked side by side
+    for its version and platform, with why it cannot take its platforms ("" when it can:
+    engine_refusal)."""
+    named = [group for group in groups if group.runner_host]
+    found: dict[str, EngineFacts] = {}
+
+    async def ask(host: str) -> None:
+        found[host] = await routed_engine_facts(host, timeout)
+
+    async with anyio.create_task_group() as task_group:
+        for group in named:
+            task_group.start_soon(ask, group.runner_host)
+    client = pins().dagger
+    judged = []
+    for group in named:
+        facts = found[group.runner_host]
+        judged.append((group, facts, engine_refusal(facts, group.platforms, client, emulated_ok)))
+    return judged
+
+
 async def routed_engine_checks(
-    routes: Mapping[Platform, str], timeout: float, emulated_ok: bool
+    routes: dict[Platform, str], timeout: float, emulated_ok: bool
 ) -> list[CheckResult]:
     """One check per engine an --engine names: reachable, the client's Dagger version, a
     platform that runs the platforms routed to it."""
-    hosts: dict[str, list[Platform]] = {}
-    for platform, host in routes.items():
-        hosts.setdefault(host, []).append(platform)
-    results = []
-    for host, platforms in hosts.items():
-        facts = await routed_engine_facts(host, timeout)
-        refusal = engine_refusal(facts, platforms, pins().dagger, emulated_ok)
-        results.append(routed_engine_result(facts, platforms, refusal))
-    return results
+    judged = await judged_engines(group_by_engine(list(routes), routes), timeout, emulated_ok)
+    return [
+        routed_engine_result(facts, group.platforms, refusal) for group, facts, refusal in judged
+    ]
 
 
 async def registry_checks(registries: Sequence[str]) -> list[CheckResult]:
@@ -276,7 +300,7 @@ async def diagnose(
     probe_image: str,
     platforms: Sequence[Platform],
     timeout: float,
-    routes: Mapping[Platform, str] | None = None,
+    routes: dict[Platform, str] | None = None,
     emulated_ok: bool = False,
 ) -> list[CheckResult]:
     """Every check of `antrea-ci doctor`, in the order it prints them."""

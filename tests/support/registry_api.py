@@ -126,9 +126,10 @@ def image_blobs(reference: str, credentials: Credentials | None = None) -> dict[
 
 def pulled(reference: str, destination: Path, credentials: Credentials | None = None) -> Path:
     """The one-platform image a reference names, as an OCI-layout tarball at destination
-    (its manifest re-serialised, config and layers as the registry holds them)."""
-    host, repository, _ = split_reference(reference)
+    for ci/core/parity.py's read_image (its manifest re-serialised, its config and layers
+    as image_blobs reads them: layers decompressed, under their registry digests)."""
     document = manifest(reference, credentials)
+    blobs = image_blobs(reference, credentials)
     raw = json.dumps(document).encode()
     digest = "sha256:" + hashlib.sha256(raw).hexdigest()
     entry = {"mediaType": document["mediaType"], "digest": digest, "size": len(raw)}
@@ -137,9 +138,8 @@ def pulled(reference: str, destination: Path, credentials: Credentials | None = 
         _add(archive, "index.json", index)
         _add(archive, f"blobs/sha256/{digest.removeprefix('sha256:')}", raw)
         for descriptor in [document["config"], *document["layers"]]:
-            url = f"http://{host}/v2/{repository}/blobs/{descriptor['digest']}"
             name = f"blobs/sha256/{descriptor['digest'].removeprefix('sha256:')}"
-            _add(archive, name, _get(url, credentials))
+            _add(archive, name, blobs[descriptor["digest"]])
     return destination
 
 
