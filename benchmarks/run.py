@@ -24,6 +24,7 @@ from benchmarks.common import Bench, machine
 from benchmarks.figures import markdown_table
 from benchmarks.sections import build as build_section
 from benchmarks.sections import cache as cache_section
+from benchmarks.sections import engines as engines_section
 from benchmarks.sections import faults as faults_section
 from benchmarks.sections import go as go_section
 from benchmarks.sections import go_cache as go_cache_section
@@ -56,6 +57,7 @@ SECTIONS = (
     "qemu",
     "go-cache",
     "upstream",
+    "engines",
 )
 
 
@@ -104,7 +106,9 @@ def main(
             "qemu (11. section 1's go build on the host, no engine: QEMU's own cost), "
             "go-cache (12. new runners with the Go cache restored; restarts the engine with no "
             "state), upstream (13. upstream's own script and Dockerfiles beside antrea-ci on "
-            "--platform, images compared; needs --iptables-wrappers-repo); repeatable."
+            "--platform, images compared; needs --iptables-wrappers-repo), engines (14. three "
+            "platforms on two engines against one, each engine's busy time, the gate's cost; "
+            "starts a second engine); repeatable."
         ),
     ] = None,
     iptables_wrappers_repo: Annotated[
@@ -175,6 +179,8 @@ def main(
                         bench, emulated_limit, iptables_wrappers_repo, buildx()
                     )
                 )
+            if "engines" in chosen:
+                await engines_section.measure(bench, runs)
             if "faults" in chosen:
                 campaign.append(await faults_section.measure(bench, runs))
             async with engine_connection():

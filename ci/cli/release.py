@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -51,7 +51,7 @@ from ci.core.inputs import (
 from ci.core.platforms import Platform, default_platforms, runs_natively
 from ci.core.say import to_stderr
 from ci.core.summary import RunSummary, release_section
-from ci.core.timings import StageTimes, progress_line
+from ci.core.timings import RAN, StageRecord, StageTimes, progress_line
 from ci.engine.record import EngineRecord
 from ci.engine.routing import GO, READY
 from ci.engine.session import engine_connection
@@ -82,15 +82,26 @@ async def _print_all(references: Awaitable[list[str]]) -> None:
         print(reference)
 
 
-async def wait_for_go() -> None:
+# The timings row of a held publish-arch: how long it waited for the other platforms.
+HELD_STAGE = "held for the other platforms"
+
+
+@dataclass
+class WaitForGo:
     """A routed publish's hold: say on stdout that this platform is ready to push, then
-    push only when stdin says GO (ci/engine/routing.py)."""
-    print(READY, flush=True)
-    answer = await anyio.to_thread.run_sync(sys.stdin.readline)
-    if answer.strip() != GO:
-        raise PublishError(
-            "called off before the first push: another platform of the release failed"
-        )
+    push only when stdin says GO (ci/engine/routing.py); seconds: how long it waited."""
+
+    seconds: float = 0.0
+
+    async def __call__(self) -> None:
+        print(READY, flush=True)
+        started = time.monotonic()
+        answer = await anyio.to_thread.run_sync(sys.stdin.readline)
+        self.seconds = time.monotonic() - started
+        if answer.strip() != GO:
+            raise PublishError(
+                "called off before the first push: another platform of the release failed"
+            )
 
 
 def _release_command(
@@ -103,9 +114,12 @@ def _release_command(
     summary: Path | None,
     builds: bool = True,
     gate_tests: str = "",
+    held: WaitForGo | None = None,
 ) -> None:
     """Connect, hand the release its credentials (passwords read now, handed to the engine
-    as secrets, never printed), run the action and print what it pushed."""
+    as secrets, never printed), run the action and print what it pushed. With held (the
+    action's hold), the timings have a second row: the seconds it waited for the other
+    platforms (the command's own work is the first row's seconds less those)."""
     credentials = [
         (registry, user, read_password(kind, where))
         for registry, user, kind, where in (parse_auth(item) for item in auth or [])
@@ -133,6 +147,9 @@ def _release_command(
             emulated = builds and not all(runs_natively(p, engine) for p in platforms)
             done = times.record(label, command, time.monotonic() - started, emulated)
             to_stderr(progress_line(done))
+            if held is not None:
+                times.records.append(StageRecord(label, HELD_STAGE, held.seconds, False, RAN))
+                to_stderr(f"[{label}] {HELD_STAGE}: {held.seconds:.1f}s before its first push")
 
     run(main)
     times.engine = record.as_dict()
@@ -206,17 +223,17 @@ def publish_arch(
 ) -> None:
     """Push one platform's images under per-arch tags (for CI matrix jobs)."""
     target = platform_value(platform)
+    held = WaitForGo() if hold else None
     _release_command(
         "publish-arch",
         inputs,
         auth,
         [target] if target else None,
-        lambda release: release.publish_arch(
-            namespaces, tag, target, overwrite, wait_for_go if hold else None
-        ),
+        lambda release: release.publish_arch(namespaces, tag, target, overwrite, held),
         timings,
         summary,
         gate_tests=gate_tests,
+        held=held,
     )
 
 

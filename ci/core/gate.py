@@ -11,6 +11,7 @@ binary's ELF header must name the platform's machine. When asked, a slice of the
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ci.core.catalog import IMAGE_NAMES
@@ -144,11 +145,13 @@ def refusal(results: list[GateResult]) -> GateFailure | None:
     return GateFailure("nothing was published: the release gate failed for " + "; ".join(failed))
 
 
-def summary(results: list[GateResult]) -> list[str]:
-    """One line per platform: how many checks its images passed."""
+def summary(results: list[GateResult], seconds: Mapping[Platform, float]) -> list[str]:
+    """One line per platform: how many checks its images passed, and in how many seconds
+    (from the gate's start to the platform's last check)."""
     lines = []
     for platform in sorted({result.platform for result in results}):
         mine = [result for result in results if result.platform == platform]
         passed = sum(result.passed for result in mine)
-        lines.append(f"gate: {platform}: {passed}/{len(mine)} checks passed")
+        took = seconds[platform]
+        lines.append(f"gate: {platform}: {passed}/{len(mine)} checks passed in {took:.1f} s")
     return lines

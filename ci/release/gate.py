@@ -5,6 +5,7 @@ tests runs there when asked, before any tag is written."""
 from __future__ import annotations
 
 import shlex
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -71,12 +72,21 @@ class ReleaseGate:
         pattern, and what runs it) in each platform when given; GateFailure naming each
         failed one (platform, image, check) when any failed."""
         results: list[GateResult] = []
+        started = time.monotonic()
+        seconds: dict[Platform, float] = {}
+
+        def done(target: Platform, *found: GateResult) -> None:
+            results.extend(found)
+            seconds[target] = time.monotonic() - started
 
         async def run(target: Platform, images: Images, check: RunCheck) -> None:
-            results.append(await self._run(target, images, check))
+            done(target, await self._run(target, images, check))
 
         async def headers(target: Platform, image: str, container: dagger.Container) -> None:
-            results.extend(await self._headers(target, image, container))
+            done(target, *await self._headers(target, image, container))
+
+        async def unit_tests(target: Platform, pattern: str, slice_run: TestSlice) -> None:
+            done(target, await self._tests(target, pattern, slice_run))
 
         async with anyio.create_task_group() as group:
             for target, images in built.items():
@@ -85,8 +95,8 @@ class ReleaseGate:
                 for image in BINARIES:
                     group.start_soon(headers, target, image, getattr(images, image))
                 if tests is not None:
-                    group.start_soon(self._tests, target, *tests, results)
-        for line in summary(results):
+                    group.start_soon(unit_tests, target, *tests)
+        for line in summary(results, seconds):
             self.say(line)
         failure = refusal(sorted(results, key=lambda r: (r.platform, r.image, r.check)))
         if failure:
@@ -104,9 +114,7 @@ class ReleaseGate:
             failure = f"cannot run: {first_line(str(error))}"
         return GateResult(target, check.image, check.name, failure)
 
-    async def _tests(
-        self, target: Platform, pattern: str, run: TestSlice, results: list[GateResult]
-    ) -> None:
+    async def _tests(self, target: Platform, pattern: str, run: TestSlice) -> GateResult:
         """The unit tests of the pattern in the target (in the Go image)."""
         check = f"go test {pattern}"
         try:
@@ -114,7 +122,7 @@ class ReleaseGate:
             failure = unit_tests_failure(outcome.passed, outcome.failures())
         except (UnitTestFailure, dagger.QueryError) as error:
             failure = first_line(str(error))
-        results.append(GateResult(target, self.tool_image, check, failure))
+        return GateResult(target, self.tool_image, check, failure)
 
     async def _headers(
         self, target: Platform, image: str, container: dagger.Container

@@ -91,9 +91,9 @@ def test_the_refusal_names_platform_image_and_check_of_each_failure() -> None:
         "not an ELF file"
     )
     assert refusal(results[:1]) is None
-    assert summary(results) == [
-        "gate: linux/arm/v7: 0/2 checks passed",
-        "gate: linux/arm64: 1/1 checks passed",
+    assert summary(results, {ARM: 12.34, ARM64: 3.05}) == [
+        "gate: linux/arm/v7: 0/2 checks passed in 12.3 s",
+        "gate: linux/arm64: 1/1 checks passed in 3.0 s",
     ]
 
 

@@ -3,6 +3,7 @@ for antrea-ci, no engine. What they print and how the hold is released or called
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,12 @@ import typer.core
 import typer.main
 
 from ci.cli import app
+from ci.cli.release import WaitForGo
 from ci.cli.routed import RoutedPublish
 from ci.core.engines import EngineGroup, group_by_engine, parse_routes
 from ci.core.platforms import parse_platform
 from ci.engine.routing import GO, READY, EngineFleet, EngineJob, RoutedFailure, engine_environment
+from ci.release.push import PublishError
 
 # A stand-in for `antrea-ci publish-arch --hold`: says READY, pushes ("pushed X") on GO,
 # exits 3 ("called off") otherwise. Its first argument: "fail" fails before being ready,
@@ -133,3 +136,18 @@ def test_a_routed_publish_runs_commands_antrea_ci_accepts(tmp_path: Path) -> Non
     params = parsed(merge.arguments)
     assert params["platforms"] == ["linux/amd64", "linux/arm64"]
     assert params["latest"] is True and params["timings"] == tmp_path / "publish.json"
+
+
+@pytest.mark.parametrize(("answer", "pushes"), [(f"{GO}\n", True), ("", False), ("stop\n", False)])
+async def test_the_hold_says_ready_pushes_only_on_go_and_keeps_its_wait(
+    answer: str, pushes: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(answer))
+    hold = WaitForGo(seconds=-1.0)
+    if pushes:
+        await hold()
+    else:
+        with pytest.raises(PublishError, match="called off before the first push"):
+            await hold()
+    assert capsys.readouterr().out == f"{READY}\n"
+    assert hold.seconds >= 0
