@@ -16,7 +16,8 @@ def _run_order(item: pytest.Item) -> int:
     1 for those that restart it (no connection of the session is open yet), 2 for the rest."""
     if item.get_closest_marker("kills_engine") is not None:
         return 0
-    return 1 if item.get_closest_marker("restarts_engine") is not None else 2
+    restarts = ("restarts_engine", "host_binfmt")
+    return 1 if any(item.get_closest_marker(name) for name in restarts) else 2
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

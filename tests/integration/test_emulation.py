@@ -16,7 +16,7 @@ import pytest
 
 from tests.support.testbed import OfflineTestBed, engine_container, restart_engine, run_up
 
-pytestmark = [pytest.mark.engine, pytest.mark.restarts_engine]
+pytestmark = [pytest.mark.engine, pytest.mark.host_binfmt]
 
 HANDLER = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64")
 

@@ -28,7 +28,7 @@ from ci.core.parity import differences, read_image
 from ci.engine.session import parent_of
 from tests.support.inputs import ANTREA_CI, antrea_checkout, fixture_options, ovs_tarball
 from tests.support.registry_api import exists, pulled, tag_digest
-from tests.support.testbed import SECOND_ENGINE, OfflineTestBed, second_engine, wait_for_engine
+from tests.support.testbed import SECOND, OfflineTestBed, second_engine, wait_for_engine
 
 pytestmark = pytest.mark.engine
 
@@ -154,13 +154,13 @@ async def test_the_second_engine_killed_mid_build_publishes_nothing_and_the_reru
 ) -> None:
     target = namespace(engine, "killed")
     # Killed, the engine drops its cache at its next start: the arm64 build is cold.
-    kill_and_start(SECOND_ENGINE)
+    kill_and_start(SECOND.name)
     async with await anyio.open_process(fixture.routed(target)) as process:
         with anyio.fail_after(600):
-            while not compiling(SECOND_ENGINE):
+            while not compiling(SECOND.name):
                 assert process.returncode is None, "the release ended before the engine died"
                 await anyio.sleep(0.5)
-        subprocess.run(["docker", "kill", SECOND_ENGINE], check=True, capture_output=True)
+        subprocess.run(["docker", "kill", SECOND.name], check=True, capture_output=True)
         assert process.stderr is not None
         said = b"".join([chunk async for chunk in process.stderr]).decode()
         code = await process.wait()
@@ -168,8 +168,8 @@ async def test_the_second_engine_killed_mid_build_publishes_nothing_and_the_reru
     assert f"on {fixture.second} failed" in said.splitlines()[-1]
     assert nothing_published(target), "a release whose arm64 engine died published something"
 
-    subprocess.run(["docker", "start", SECOND_ENGINE], check=True, capture_output=True)
-    wait_for_engine(SECOND_ENGINE)
+    subprocess.run(["docker", "start", SECOND.name], check=True, capture_output=True)
+    wait_for_engine(SECOND.name)
     rerun = await anyio.run_process(fixture.routed(target), check=False)
     assert rerun.returncode == 0, rerun.stderr.decode()[-3000:]
     same_release(namespace_of(rerun.stdout), one_engine, tmp_path)
@@ -198,8 +198,8 @@ async def test_a_routed_release_publishes_the_images_one_engine_publishes(
             "unreachable",
         ),
         (
-            f"linux/arm64=docker-container://{SECOND_ENGINE}",
-            f"error: engine docker-container://{SECOND_ENGINE} for linux/arm64: reports "
+            f"linux/arm64=docker-container://{SECOND.name}",
+            f"error: engine docker-container://{SECOND.name} for linux/arm64: reports "
             "linux/amd64, which does not run linux/arm64 natively",
         ),
     ],

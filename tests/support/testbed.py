@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from ci.core.engines import RUNNER_VARIABLE
+
 TESTBED_VARIABLES = (
     "_EXPERIMENTAL_DAGGER_CLI_BIN",
     "_EXPERIMENTAL_DAGGER_RUNNER_HOST",
@@ -102,19 +104,36 @@ def restart_engine(name: str) -> None:
     wait_for_engine(name)
 
 
-SECOND_ENGINE = "antrea-ci-engine-2"
+@dataclass(frozen=True)
+class EngineBeside:
+    """An engine beside the test bed's: its container, and the container network (and
+    subnet) of its own that its dnsmasq binds (tests/engine/up, ANTREA_CI_ENGINE_NAME)."""
+
+    name: str
+    network: str
+    cidr: str
+
+    def up(self) -> subprocess.CompletedProcess[str]:
+        """Start it (its own state volume) with tests/engine/up; up's result, never raised."""
+        return run_up(
+            {
+                **os.environ,
+                "ANTREA_CI_ENGINE_NAME": self.name,
+                "ANTREA_CI_ENGINE_NETWORK": self.network,
+                "ANTREA_CI_ENGINE_CIDR": self.cidr,
+            }
+        )
+
+
+# The engine test_engines.py routes linux/arm64 to.
+SECOND = EngineBeside("antrea-ci-engine-2", "antrea-ci-2", "10.88.0.0/16")
+# The engine CI runs the tests that restart or kill the engine on (tests.support.own_engine).
+RESTARTED = EngineBeside("antrea-ci-engine-restarts", "antrea-ci-3", "10.89.0.0/16")
 
 
 def second_engine() -> str:
-    """A second engine beside the test bed's, in a container of its own with its own state
-    volume and container network (tests/engine/up, ANTREA_CI_ENGINE_NAME); its runner host."""
-    env = {
-        **os.environ,
-        "ANTREA_CI_ENGINE_NAME": SECOND_ENGINE,
-        "ANTREA_CI_ENGINE_NETWORK": "antrea-ci-2",
-        "ANTREA_CI_ENGINE_CIDR": "10.88.0.0/16",
-    }
-    started = run_up(env)
+    """The second engine up beside the test bed's; its runner host."""
+    started = SECOND.up()
     if started.returncode != 0:
         pytest.fail(f"the second engine did not start: {started.stderr[-2000:]}", pytrace=False)
-    return up_exports(started.stdout)["_EXPERIMENTAL_DAGGER_RUNNER_HOST"]
+    return up_exports(started.stdout)[RUNNER_VARIABLE]
