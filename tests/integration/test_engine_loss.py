@@ -10,7 +10,7 @@ from __future__ import annotations
 import subprocess
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import anyio
@@ -20,7 +20,13 @@ from ci.core.catalog import IMAGE_NAMES, RELEASED
 from tests.support.fault_proxy import FaultProxy, Faults
 from tests.support.inputs import ANTREA_CI, antrea_checkout, fixture_options, ovs_tarball
 from tests.support.registry_api import exists
-from tests.support.testbed import OfflineTestBed, engine_container, restart_engine
+from tests.support.testbed import (
+    OfflineTestBed,
+    compiling,
+    engine_container,
+    restart_engine,
+    running,
+)
 
 pytestmark = [pytest.mark.engine, pytest.mark.restarts_engine, pytest.mark.kills_engine]
 
@@ -59,8 +65,19 @@ async def _run_and_kill(command: list[str], killing_time: float, ready: Callable
 
 
 def _go_compiles() -> bool:
-    found = subprocess.run(["pgrep", "-f", "go build -trimpath"], capture_output=True)
-    return found.returncode == 0
+    """Whether this test's engine compiles Go now (CI runs other tests' builds beside it,
+    on the test bed's engine)."""
+    return compiling(engine_container())
+
+
+@pytest.fixture(autouse=True)
+def engine_left_running() -> Iterator[None]:
+    """Whatever the test did, its engine runs after it: a test that failed between the
+    kill and the restart leaves none for the next."""
+    yield
+    name = engine_container()
+    if not running(name):
+        restart_engine(name)
 
 
 async def test_engine_killed_mid_build_then_the_rerun_completes(

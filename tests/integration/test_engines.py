@@ -16,7 +16,6 @@ The command line is the front here: routing needs a process per engine.
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 import uuid
 from pathlib import Path
@@ -25,10 +24,15 @@ import anyio
 import pytest
 
 from ci.core.parity import differences, read_image
-from ci.engine.session import parent_of
 from tests.support.inputs import ANTREA_CI, antrea_checkout, fixture_options, ovs_tarball
 from tests.support.registry_api import exists, pulled, tag_digest
-from tests.support.testbed import SECOND, OfflineTestBed, second_engine, wait_for_engine
+from tests.support.testbed import (
+    SECOND,
+    OfflineTestBed,
+    compiling,
+    second_engine,
+    wait_for_engine,
+)
 
 pytestmark = pytest.mark.engine
 
@@ -95,25 +99,6 @@ def kill_and_start(name: str) -> None:
     subprocess.run(["docker", "kill", name], check=True, capture_output=True)
     subprocess.run(["docker", "start", name], check=True, capture_output=True)
     wait_for_engine(name)
-
-
-def compiling(name: str) -> bool:
-    """Whether the engine in container name runs `go build` now (a descendant of the
-    container's first process, the engine's own containers included)."""
-    inspected = ["docker", "inspect", "-f", "{{.State.Pid}}", name]
-    root = int(subprocess.run(inspected, check=True, capture_output=True, text=True).stdout)
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            children.setdefault(parent_of(stat.read_text()), []).append(int(stat.parent.name))
-    pending = [root]
-    while pending:
-        pid = pending.pop()
-        with contextlib.suppress(OSError):
-            if b"go\0build" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                return True
-        pending += children.get(pid, [])
-    return False
 
 
 def nothing_published(target: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from ci.core.engines import RUNNER_VARIABLE
+from ci.engine.session import parent_of
 
 TESTBED_VARIABLES = (
     "_EXPERIMENTAL_DAGGER_CLI_BIN",
@@ -87,6 +89,33 @@ def wait_for_engine(name: str, seconds: float = 120) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"{name} did not open its socket within {seconds:g}s", pytrace=False)
         time.sleep(1)
+
+
+def compiling(name: str) -> bool:
+    """Whether the engine in container name runs `go build` now (a descendant of the
+    container's first process, the engine's own containers included; another engine's
+    builds on this host do not count)."""
+    inspected = ["docker", "inspect", "-f", "{{.State.Pid}}", name]
+    root = int(subprocess.run(inspected, check=True, capture_output=True, text=True).stdout)
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            children.setdefault(parent_of(stat.read_text()), []).append(int(stat.parent.name))
+    pending = [root]
+    while pending:
+        pid = pending.pop()
+        with contextlib.suppress(OSError):
+            if b"go\0build" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return True
+        pending += children.get(pid, [])
+    return False
+
+
+def running(name: str) -> bool:
+    """Whether the container name runs."""
+    inspected = ["docker", "inspect", "-f", "{{.State.Running}}", name]
+    found = subprocess.run(inspected, capture_output=True, text=True, check=False)
+    return found.stdout.strip() == "true"
 
 
 def engine_container() -> str:
