@@ -17,7 +17,7 @@ from ci.engine.session import parent_of
 
 TESTBED_VARIABLES = (
     "_EXPERIMENTAL_DAGGER_CLI_BIN",
-    "_EXPERIMENTAL_DAGGER_RUNNER_HOST",
+    RUNNER_VARIABLE,
     "ANTREA_CI_REGISTRY",
     "ANTREA_CI_AUTH_REGISTRY",
     "ANTREA_CI_AUTH_REGISTRY_USER",
@@ -120,7 +120,7 @@ def running(name: str) -> bool:
 
 def engine_container() -> str:
     """The test bed's engine container, as up announced it (docker-container://NAME)."""
-    runner = os.environ.get("_EXPERIMENTAL_DAGGER_RUNNER_HOST", "")
+    runner = os.environ.get(RUNNER_VARIABLE, "")
     scheme, _, name = runner.partition("://")
     if scheme != "docker-container" or not name:
         pytest.fail(f"the test bed's engine is not a Docker container: {runner!r}", pytrace=False)
