@@ -23,6 +23,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from ci.core.engines import platform_arguments
 from ci.core.parity import differences, read_image
 from tests.support.inputs import ANTREA_CI, antrea_checkout, fixture_options, ovs_tarball
 from tests.support.registry_api import exists, pulled, tag_digest
@@ -52,7 +53,7 @@ class Fixture:
         checkout = antrea_checkout(workdir)
         self.options = [
             *fixture_options(checkout, ovs_tarball(workdir)),
-            *["--distro-image", engine.distro_image, "--go-image", engine.go_image],
+            *engine.image_options,
         ]
         self.bases = namespace(engine, "bases")
         self.timings = workdir / "timings.json"
@@ -62,7 +63,7 @@ class Fixture:
         """`antrea-ci publish` of both platforms to target, on the base images."""
         return [
             *[ANTREA_CI, "publish", *self.options, "--base-registry", self.bases],
-            *[argument for platform in PLATFORMS for argument in ("--platform", platform)],
+            *platform_arguments(PLATFORMS),
             *["--namespace", target, "--tag", TAG, "--timings", str(self.timings), *extra],
         ]
 
@@ -114,7 +115,7 @@ async def fixture(engine: OfflineTestBed, tmp_path_factory: pytest.TempPathFacto
 
     async def bases() -> None:
         command = [ANTREA_CI, "publish-base", *ready.options, "--namespace", ready.bases]
-        command += [argument for platform in PLATFORMS for argument in ("--platform", platform)]
+        command += platform_arguments(PLATFORMS)
         pushed = await anyio.run_process(command, check=False)
         assert pushed.returncode == 0, pushed.stderr.decode()[-3000:]
 
