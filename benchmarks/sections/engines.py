@@ -24,7 +24,7 @@ import anyio
 from benchmarks.common import Bench
 from benchmarks.figures import Comparison, Figure
 from ci.cli.release import HELD_STAGE
-from ci.core.engines import RUNNER_VARIABLE, platform_arguments, process_timings
+from ci.core.engines import RUNNER_VARIABLE
 from ci.core.platforms import default_platforms, parse_platform
 from tests.support.inputs import ANTREA_CI, fixture_options
 from tests.support.testbed import second_engine
@@ -101,7 +101,7 @@ async def publish_bases(bench: Bench, platforms: list[str]) -> str:
     namespace, which every measured release takes its bases from."""
     namespace = f"{bench.testbed.registry}/benchmark-engines-bases-{uuid.uuid4().hex[:8]}"
     command = [ANTREA_CI, "publish-base", *options(bench), "--namespace", namespace]
-    command += platform_arguments(platforms)
+    command += [argument for platform in platforms for argument in ("--platform", platform)]
     await anyio.run_process(command, stdout=None, stderr=None)
     return namespace
 
@@ -110,7 +110,7 @@ def options(bench: Bench) -> list[str]:
     """The inputs of every command: the bench's tree and OVS tarball, the test bed's images."""
     return [
         *fixture_options(bench.tree, bench.tarball),
-        *bench.testbed.image_options,
+        *["--distro-image", bench.testbed.distro_image, "--go-image", bench.testbed.go_image],
     ]
 
 
@@ -129,7 +129,7 @@ class Release:
         namespace = f"{self.bench.testbed.registry}/benchmark-engines-{uuid.uuid4().hex[:8]}"
         return [
             *[ANTREA_CI, "publish", *options(self.bench), "--base-registry", self.bases],
-            *platform_arguments(platforms),
+            *[argument for platform in platforms for argument in ("--platform", platform)],
             *["--namespace", namespace, "--tag", "v2.7.0", *map(str, extra)],
         ]
 
@@ -174,7 +174,8 @@ def busy_seconds(timings: Path, platforms: list[str]) -> dict[str, float]:
     timings file each process wrote (ci/cli/routed.py names them)."""
     busy = {}
     for platform in platforms:
-        path = process_timings(timings, [parse_platform(platform)])
+        slug = parse_platform(platform).slug
+        path = timings.with_name(f"{timings.stem}-{slug}{timings.suffix}")
         rows = {row["stage"]: row["seconds"] for row in json.loads(path.read_text())["stages"]}
         busy[platform] = rows["publish-arch"] - rows[HELD_STAGE]
     return busy

@@ -61,7 +61,7 @@ def offline_options(testbed: OfflineTestBed, source: Path, tarball: Path) -> lis
     return [
         *["--source", str(source), "--ovs-tarball", str(tarball)],
         *["--iptables-wrapper-source", str(WRAPPER_FIXTURE)],
-        *testbed.image_options,
+        *["--distro-image", testbed.distro_image, "--go-image", testbed.go_image],
         # The test bed's registries listen on this machine's loopback.
         "--local-registries",
         f"tcp://{testbed.registry},tcp://{testbed.auth_registry}",
@@ -116,7 +116,7 @@ def test_dagger_call_and_antrea_ci_build_the_same_image(
     built = subprocess.run(
         [
             *[ANTREA_CI, "build", *fixture_options(checkout, tarball), "-p", "linux/amd64"],
-            *testbed.image_options,
+            *["--distro-image", testbed.distro_image, "--go-image", testbed.go_image],
             *["--output", str(tmp_path / "antrea-ci")],
         ],
         capture_output=True,
@@ -196,7 +196,7 @@ def test_publish_arch_then_merge_publishes_the_digests_antrea_ci_publish_does(
     cli = subprocess.run(
         [
             ANTREA_CI, "publish", *fixture_options(checkout, tarball),
-            *testbed.image_options,
+            "--distro-image", testbed.distro_image, "--go-image", testbed.go_image,
             "--namespace", other, "--tag", "v2.7.0",
             "--platform", "linux/amd64", "--platform", "linux/arm64",
         ],

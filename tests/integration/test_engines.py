@@ -23,7 +23,6 @@ from pathlib import Path
 import anyio
 import pytest
 
-from ci.core.engines import platform_arguments
 from ci.core.parity import differences, read_image
 from tests.support.inputs import ANTREA_CI, antrea_checkout, fixture_options, ovs_tarball
 from tests.support.registry_api import exists, pulled, tag_digest
@@ -53,7 +52,7 @@ class Fixture:
         checkout = antrea_checkout(workdir)
         self.options = [
             *fixture_options(checkout, ovs_tarball(workdir)),
-            *engine.image_options,
+            *["--distro-image", engine.distro_image, "--go-image", engine.go_image],
         ]
         self.bases = namespace(engine, "bases")
         self.timings = workdir / "timings.json"
@@ -63,7 +62,7 @@ class Fixture:
         """`antrea-ci publish` of both platforms to target, on the base images."""
         return [
             *[ANTREA_CI, "publish", *self.options, "--base-registry", self.bases],
-            *platform_arguments(PLATFORMS),
+            *[argument for platform in PLATFORMS for argument in ("--platform", platform)],
             *["--namespace", target, "--tag", TAG, "--timings", str(self.timings), *extra],
         ]
 
@@ -115,7 +114,7 @@ async def fixture(engine: OfflineTestBed, tmp_path_factory: pytest.TempPathFacto
 
     async def bases() -> None:
         command = [ANTREA_CI, "publish-base", *ready.options, "--namespace", ready.bases]
-        command += platform_arguments(PLATFORMS)
+        command += [argument for platform in PLATFORMS for argument in ("--platform", platform)]
         pushed = await anyio.run_process(command, check=False)
         assert pushed.returncode == 0, pushed.stderr.decode()[-3000:]
 
