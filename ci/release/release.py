@@ -6,8 +6,7 @@ before the first push: a refused publish has pushed nothing.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -82,16 +81,6 @@ class ReleaseTags:
         """The field of Images a repository holds (antrea-agent-ubuntu: agent)."""
         name = repository.path.rsplit("/", 1)[-1]
         return next(image for image in RELEASED if IMAGE_NAMES[image] == name)
-
-
-@dataclass(frozen=True)
-class Checked:
-    """A release ready to push: the registries' clients, its reproducible images, and the
-    per-arch references that already hold them (with their digests)."""
-
-    clients: Mapping[str, RegistryClient]
-    made: Reproducible
-    unchanged: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -202,26 +191,6 @@ class Release:
                     published.append(await made.pusher.push(image, repository, tag))
         return published
 
-    @asynccontextmanager
-    async def _checked(self, release: ReleaseTags, overwrite: bool) -> AsyncIterator[Checked]:
-        """The release's platforms built, their images run in them (the gate), made
-        reproducible, and every tag checked (_guard); yields what to push, with the
-        registries' clients and the images' files, until the pushes are done."""
-        targets = list(release.per_arch)
-        plan = await self.builder.plan(targets)
-        built = await self.builder.everywhere(plan, targets)
-        await self.builder.save_go_cache(plan)
-        await self.gate(plan, built)
-        reached = [*release.images, *self._sources(built)]
-        credentials = self.builder.inputs.credentials
-        async with (
-            registry_clients(reached, credentials, await self._routes()) as clients,
-            workspace() as workdir,
-        ):
-            made = await self._reproducible(clients, workdir, plan, built, release)
-            unchanged = await self._guard(clients, made, release, overwrite)
-            yield Checked(clients, made, unchanged)
-
     async def gate(self, plan: Plan, built: dict[Platform, Images]) -> None:
         """Each platform's images run in that platform (ci/core/gate.py says what is
         checked), and the unit tests of gate_tests there when given; GateFailure, before
@@ -253,14 +222,25 @@ class Release:
         once every manifest they name is readable. Returns the multi-arch references with
         their digests."""
         release = ReleaseTags.of(namespaces, tag, self.builder.targets(platforms), latest)
-        async with self._checked(release, overwrite) as checked:
-            await self._push_per_arch(checked.made, release, checked.unchanged)
+        plan = await self.builder.plan(list(release.per_arch))
+        built = await self.builder.everywhere(plan, list(release.per_arch))
+        await self.builder.save_go_cache(plan)
+        await self.gate(plan, built)
+        credentials = self.builder.inputs.credentials
+        reached = [*release.images, *self._sources(built)]
+        async with (
+            registry_clients(reached, credentials, await self._routes()) as clients,
+            workspace() as workdir,
+        ):
+            made = await self._reproducible(clients, workdir, plan, built, release)
+            unchanged = await self._guard(clients, made, release, overwrite)
+            await self._push_per_arch(made, release, unchanged)
             return await write_indexes(
-                checked.clients,
+                clients,
                 release.images,
                 release.per_arch,
                 release.tags,
-                self.builder.inputs.credentials,
+                credentials,
                 overwrite,
                 self.builder.say,
             )
@@ -279,10 +259,21 @@ class Release:
         target = await self.builder.target(platform)
         release = ReleaseTags.of(namespaces, tag, [target], latest=False)
         release = ReleaseTags(release.images, [], release.per_arch)
-        async with self._checked(release, overwrite) as checked:
+        plan = await self.builder.plan([target])
+        built = await self.builder.everywhere(plan, [target])
+        await self.builder.save_go_cache(plan)
+        await self.gate(plan, built)
+        credentials = self.builder.inputs.credentials
+        reached = [*release.images, *self._sources(built)]
+        async with (
+            registry_clients(reached, credentials, await self._routes()) as clients,
+            workspace() as workdir,
+        ):
+            made = await self._reproducible(clients, workdir, plan, built, release)
+            unchanged = await self._guard(clients, made, release, overwrite)
             if hold is not None:
                 await hold()
-            return await self._push_per_arch(checked.made, release, checked.unchanged)
+            return await self._push_per_arch(made, release, unchanged)
 
     async def merge(
         self,
