@@ -20,7 +20,6 @@ from pathlib import Path
 import anyio
 import dagger
 
-from ci.core.errors import sole_error_unwrapped
 from ci.core.platforms import Platform
 from ci.core.references import Repository
 from ci.core.reproducible import (
@@ -85,10 +84,9 @@ class ReproduciblePush:
                 started.setdefault(key[0], time.monotonic())
                 made[key] = await self.image(container, f"{key[0]}-{key[1]}")
 
-        with sole_error_unwrapped():
-            async with anyio.create_task_group() as group:
-                for key, container in containers.items():
-                    group.start_soon(one, key, container)
+        async with anyio.create_task_group() as group:
+            for key, container in containers.items():
+                group.start_soon(one, key, container)
         for platform in sorted({key[0] for key in made}):
             mine = [image for key, image in made.items() if key[0] == platform]
             kept = sum(layer.digest in self._pulled_set for image in mine for layer in image.layers)
