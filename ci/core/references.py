@@ -65,6 +65,16 @@ def parse_repository(text: str) -> Repository:
     return Repository(registry, path)
 
 
+def image_repository(reference: str) -> Repository:
+    """The repository of an image reference: REPOSITORY[:TAG][@DIGEST] without its tag or
+    digest (ubuntu:24.04: docker.io/library/ubuntu)."""
+    name = reference.strip().split("@", 1)[0]
+    slash = name.rfind("/")
+    if ":" in name[slash + 1 :]:
+        name = name[: slash + 1] + name[slash + 1 :].split(":", 1)[0]
+    return parse_repository(name)
+
+
 def check_tag(tag: str) -> str:
     """The tag, if a registry would accept it."""
     if not _TAG.fullmatch(tag):

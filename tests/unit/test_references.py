@@ -11,6 +11,7 @@ from ci.core.references import (
     arch_tag,
     check_tag,
     content_tag,
+    image_repository,
     parse_repository,
 )
 
@@ -81,3 +82,19 @@ def test_content_tag_depends_on_every_input_and_not_on_order() -> None:
     assert content_tag({**inputs, "platform": "linux/amd64"}) != tag
     assert content_tag({**inputs, "ovs": "3.7.2"}) != tag
     check_tag(tag)
+
+
+@pytest.mark.parametrize(
+    ("reference", "expected"),
+    [
+        ("ubuntu:24.04", Repository("docker.io", "library/ubuntu")),
+        (
+            "127.0.0.1:5310/antrea-ci/debian:bookworm",
+            Repository("127.0.0.1:5310", "antrea-ci/debian"),
+        ),
+        ("ghcr.io/a/b@sha256:" + "0" * 64, Repository("ghcr.io", "a/b")),
+        ("localhost:5000/base", Repository("localhost:5000", "base")),
+    ],
+)
+def test_an_image_reference_names_its_repository(reference: str, expected: Repository) -> None:
+    assert image_repository(reference) == expected
