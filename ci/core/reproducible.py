@@ -6,8 +6,10 @@ file's mtime in the layers it made and into the config's `created` and history, 
 digests differ. Here each layer the build made is rewritten with every mtime clamped to the
 source's date (SOURCE_DATE_EPOCH's rule), no atime or ctime, and a gzip stream without a name
 or a time; the config's times become the source's date and its diff_ids the new layers'. The
-layers the image was made on, pulled from a registry (the caller names them), are left as
-they are, so the registry shares them with the images they came from.
+layers the image was made on, pulled from a registry (the caller names them by diff_id), are
+the registry's blobs, so the registry shares them with the images they came from: an engine
+that lost the blob it pulled (restarted) exports the same files compressed anew, and the
+registry's blob stands in for them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import json
 import shutil
 import tarfile
 import zlib
-from collections.abc import Collection
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,6 +109,17 @@ class OciLayout:
     def layer_digests(self) -> list[str]:
         return [str(layer["digest"]) for layer in self.manifest.get("layers", [])]
 
+    @property
+    def diff_ids(self) -> list[str]:
+        """The layers' diff_ids, in the manifest's order; ReproducibleError when the config
+        and the manifest list other numbers of layers."""
+        diff_ids = [str(d) for d in self.config.get("rootfs", {}).get("diff_ids", [])]
+        if len(diff_ids) != len(self.layer_digests):
+            raise ReproducibleError(
+                f"the config lists {len(diff_ids)} layers, the manifest {len(self.layer_digests)}"
+            )
+        return diff_ids
+
     def layer_blob(self, descriptor: dict[str, Any]) -> Blob:
         digest = str(descriptor["digest"])
         return Blob(
@@ -137,24 +150,32 @@ def created_stamp(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def kept_layers(layout: OciLayout, held: Mapping[str, Blob]) -> dict[str, Blob]:
+    """The layout's layers a registry holds (held: its blobs by diff_id), each as the
+    registry's blob, with the layout's bytes when they are that blob."""
+    kept = {}
+    for diff_id, descriptor in zip(layout.diff_ids, layout.manifest["layers"], strict=True):
+        if diff_id in held:
+            blob = held[diff_id]
+            ours = layout.layer_blob(descriptor)
+            kept[diff_id] = ours if ours.digest == blob.digest else blob
+    return kept
+
+
 def reproducible(
-    layout: OciLayout, epoch: int, kept: Collection[str], workdir: Path
+    layout: OciLayout, epoch: int, kept: Mapping[str, Blob], workdir: Path
 ) -> ReproducibleImage:
-    """The layout's image with every layer not in kept rewritten (clamp_layer) and the
-    config's times set to epoch; new blobs are written under workdir."""
+    """The layout's image with every layer whose diff_id kept names as kept's blob (the same
+    files), every other one rewritten (clamp_layer), and the config's times set to epoch;
+    new blobs are written under workdir."""
     workdir.mkdir(parents=True, exist_ok=True)
-    diff_ids = list(layout.config.get("rootfs", {}).get("diff_ids", []))
-    if len(diff_ids) != len(layout.layer_digests):
-        raise ReproducibleError(
-            f"the config lists {len(diff_ids)} layers, the manifest {len(layout.layer_digests)}"
-        )
+    diff_ids = layout.diff_ids
     layers: list[Blob] = []
     for position, descriptor in enumerate(layout.manifest["layers"]):
-        original = layout.layer_blob(descriptor)
-        if original.digest in kept:
-            layers.append(original)
+        if diff_ids[position] in kept:
+            layers.append(kept[diff_ids[position]])
             continue
-        layer, diff_ids[position] = clamp_layer(original, epoch, workdir)
+        layer, diff_ids[position] = clamp_layer(layout.layer_blob(descriptor), epoch, workdir)
         layers.append(layer)
     config = normalized_config(layout.config, diff_ids, epoch)
     config_blob = _written(workdir, OCI_CONFIG, config)

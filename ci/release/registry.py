@@ -13,6 +13,7 @@ import re
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -128,6 +129,17 @@ def platform_of(document: dict[str, Any]) -> Platform:
     """The platform of an index entry or an image config."""
     fields = document.get("platform", document)
     return Platform(fields.get("os", ""), fields.get("architecture", ""), fields.get("variant", ""))
+
+
+@dataclass(frozen=True)
+class SourceLayer:
+    """A layer of an image in a registry: where it is, its diff_id and its descriptor."""
+
+    repository: Repository
+    diff_id: str
+    media_type: str
+    digest: str
+    size: int
 
 
 class RegistryClient:
@@ -294,6 +306,39 @@ class RegistryClient:
             raise RegistryError(f"{repository}:{tag} is a {found} image, not {platform}")
         return Descriptor(media_type, digest_of(response.content), len(response.content), platform)
 
+    async def image_layers(
+        self, repository: Repository, reference: str, platform: Platform
+    ) -> list[SourceLayer]:
+        """The layers of the platform's image at repository:reference (a tag or a digest),
+        each with its diff_id, read from the image's config."""
+        entry = await self.platform_manifest(repository, reference, platform)
+        what = f"manifest {entry.digest}"
+        manifest = _json(await self._get(repository, f"manifests/{entry.digest}", what), what)
+        try:
+            config_digest = manifest["config"]["digest"]
+            layers = manifest["layers"]
+            what = f"config of {reference}"
+            config = _json(await self._get(repository, f"blobs/{config_digest}", what), what)
+            diff_ids = config["rootfs"]["diff_ids"]
+            found = [
+                SourceLayer(repository, diff_id, layer["mediaType"], layer["digest"], layer["size"])
+                for diff_id, layer in zip(diff_ids, layers, strict=True)
+            ]
+        except (KeyError, TypeError, ValueError) as error:
+            raise RegistryError(
+                f"the image {repository}@{entry.digest} has no usable layer list: {error}"
+            ) from None
+        return found
+
+    async def get_blob(self, repository: Repository, digest: str, path: Path) -> None:
+        """The blob's bytes written to path, once checked against its digest."""
+        what = f"blob {digest}"
+        content = (await self._get(repository, f"blobs/{digest}", what)).content
+        if digest_of(content) != digest:
+            raise RegistryError(f"{repository} sent other bytes for the blob {digest}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+
     async def tag_digest(self, repository: Repository, tag: str) -> str | None:
         """The digest of the manifest repository:tag holds; None when there is no such tag."""
         response = await self._send(
@@ -362,11 +407,16 @@ class RegistryClient:
         return response.status_code == 200
 
     async def put_blob(
-        self, repository: Repository, blob: Blob, sources: Sequence[Repository] = ()
+        self,
+        repository: Repository,
+        blob: Blob,
+        sources: Sequence[Repository] = (),
+        fetch: Callable[[], Awaitable[None]] | None = None,
     ) -> str:
         """Make the repository hold the blob: left alone when it does, mounted from the
         first source of this registry that holds it, else uploaded whole (the upload is
-        started again on a transient failure). Returns which: present, mounted, uploaded."""
+        started again on a transient failure; fetch, when given, first brings the blob's
+        bytes to its path). Returns which: present, mounted, uploaded."""
         if await self.has_blob(repository, blob.digest):
             return "present"
         what = f"pushing the blob {blob.digest}"
@@ -381,6 +431,9 @@ class RegistryClient:
                 # Not mounted (another repository's blob the credentials may not read):
                 # an upload started instead, left for the registry to purge.
                 break
+
+        if fetch is not None:
+            await fetch()
 
         async def upload() -> None:
             started = await self._send_once("POST", repository, "blobs/uploads/", what)

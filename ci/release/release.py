@@ -23,7 +23,6 @@ from ci.core.references import (
     Repository,
     arch_tag,
     check_tag,
-    image_repository,
     parse_repository,
 )
 from ci.images.builder import ImageBuilder, Images, Plan
@@ -44,7 +43,13 @@ from ci.release.registry import (
     index_document,
     loopback_routes,
 )
-from ci.release.reproducible import Reproducible, ReproduciblePush, descriptor, workspace
+from ci.release.reproducible import (
+    Reproducible,
+    ReproduciblePush,
+    descriptor,
+    source_repositories,
+    workspace,
+)
 from ci.release.tag_guard import TagUpdate
 from ci.testing.unit_tests import TestSelection, UnitTestRunner, UnitTests
 
@@ -94,6 +99,12 @@ class Checked:
     unchanged: dict[str, str]
 
 
+def made_on(built: Mapping[Platform, Images]) -> dict[Platform, list[str]]:
+    """By platform, the images its released images were made on (their layers are kept,
+    not rewritten)."""
+    return {target: list(images.made_on) for target, images in built.items()}
+
+
 @dataclass(frozen=True)
 class Release:
     """Pushes what the builder builds, with the builder's credentials."""
@@ -117,15 +128,6 @@ class Release:
             endpoints.append(await tunnel.endpoint(scheme="http"))
         return loopback_routes(endpoints)
 
-    def _sources(self, built: Mapping[Platform, Images]) -> list[Repository]:
-        """The repositories the released images were made on: the distribution image's,
-        and the bases' when they were pulled (their layers are kept, not rewritten)."""
-        sources = [image_repository(self.builder.inputs.distro_image)]
-        for namespace in sorted({images.bases_from for images in built.values()} - {""}):
-            bases = parse_repository(namespace)
-            sources += [bases.child(name) for name in (OVS_IMAGE, BASE_IMAGE, FLOW_AGGREGATOR_BASE)]
-        return sources
-
     async def _reproducible(
         self,
         clients: Mapping[str, RegistryClient],
@@ -139,7 +141,7 @@ class Release:
             clients,
             workdir,
             plan.source.version.source_date_epoch,
-            self._sources(built),
+            made_on(built),
             self.builder.say,
         )
         containers = {
@@ -212,7 +214,7 @@ class Release:
         built = await self.builder.everywhere(plan, targets)
         await self.builder.save_go_cache(plan)
         await self.gate(plan, built)
-        reached = [*release.images, *self._sources(built)]
+        reached = [*release.images, *source_repositories(made_on(built))]
         credentials = self.builder.inputs.credentials
         async with (
             registry_clients(reached, credentials, await self._routes()) as clients,

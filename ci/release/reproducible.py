@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -22,38 +23,54 @@ import dagger
 
 from ci.core.errors import sole_error_unwrapped
 from ci.core.platforms import Platform
-from ci.core.references import Repository
+from ci.core.references import Repository, image_reference
 from ci.core.reproducible import (
     OCI_MANIFEST,
+    Blob,
     OciLayout,
     ReproducibleError,
     ReproducibleImage,
+    kept_layers,
     reproducible,
 )
 from ci.core.say import Say
 from ci.release.push import PublishError
-from ci.release.registry import Descriptor, RegistryClient, RegistryError
+from ci.release.registry import Descriptor, RegistryClient, RegistryError, SourceLayer
 
 # How many images are exported and rewritten at once.
 AT_ONCE = 3
+
+
+def source_repositories(made_on: Mapping[Platform, Sequence[str]]) -> list[Repository]:
+    """The repositories of the images the released images were made on."""
+    found = {image_reference(ref)[0] for refs in made_on.values() for ref in refs}
+    return sorted(found, key=str)
 
 
 @dataclass
 class ReproduciblePush:
     """Makes and pushes reproducible images in workdir (a folder of this process's).
 
-    sources: the repositories the images were made on (the distribution image, the bases'
-    namespace); the layers one of them holds are kept as they are and mounted from there."""
+    made_on: by platform, the references of the images the platform's images were made on
+    (the distribution image, the bases when pulled); their layers are kept as those
+    registries hold them and mounted from there."""
 
     clients: Mapping[str, RegistryClient]
     workdir: Path
     epoch: int
-    sources: Sequence[Repository]
+    made_on: Mapping[Platform, Sequence[str]]
     say: Say
-    _pulled: dict[str, bool] = field(default_factory=dict)
+    _held: dict[Platform, dict[str, SourceLayer]] = field(default_factory=dict)
+    _origins: dict[str, SourceLayer] = field(default_factory=dict)
     _made: int = 0
 
-    async def image(self, container: dagger.Container, label: str) -> ReproducibleImage:
+    @property
+    def sources(self) -> list[Repository]:
+        return source_repositories(self.made_on)
+
+    async def image(
+        self, container: dagger.Container, platform: Platform, label: str
+    ) -> ReproducibleImage:
         """The container's image, reproducible (label names it in errors and folders)."""
         self._made += 1
         folder = self.workdir / f"{self._made}-{label.replace('/', '-')}"
@@ -64,12 +81,42 @@ class ReproduciblePush:
         try:
             layout = await anyio.to_thread.run_sync(OciLayout.unpack, tarball, folder / "layout")
             tarball.unlink()
-            kept = {digest for digest in layout.layer_digests if await self._is_pulled(digest)}
+            held = {
+                diff_id: Blob(layer.media_type, layer.digest, layer.size, self._fetched(layer))
+                for diff_id, layer in (await self._held_layers(platform)).items()
+            }
+            kept = kept_layers(layout, held)
             return await anyio.to_thread.run_sync(
                 reproducible, layout, self.epoch, kept, folder / "blobs"
             )
         except ReproducibleError as error:
             raise PublishError(f"the {label} image: {error}") from None
+
+    def _fetched(self, layer: SourceLayer) -> Path:
+        """Where a layer of an image made on is written, if it must be fetched."""
+        return self.workdir / "made-on" / layer.digest.replace(":", "-")
+
+    async def _held_layers(self, platform: Platform) -> dict[str, SourceLayer]:
+        """The layers of the images the platform's images were made on, by diff_id (read
+        once per platform)."""
+        if platform not in self._held:
+            layers: dict[str, SourceLayer] = {}
+            for reference in self.made_on.get(platform, ()):
+                repository, name = image_reference(reference)
+                try:
+                    found = await self.clients[repository.registry].image_layers(
+                        repository, name, platform
+                    )
+                except RegistryError as error:
+                    raise PublishError(
+                        f"cannot read the layers of {reference}, which the {platform} images "
+                        f"were made on: {error}"
+                    ) from None
+                for layer in found:
+                    layers.setdefault(layer.diff_id, layer)
+                    self._origins.setdefault(layer.digest, layer)
+            self._held[platform] = layers
+        return self._held[platform]
 
     async def images(
         self, containers: Mapping[tuple[Platform, str], dagger.Container]
@@ -85,7 +132,7 @@ class ReproduciblePush:
         async def one(key: tuple[Platform, str], container: dagger.Container) -> None:
             async with limit:
                 started.setdefault(key[0], time.monotonic())
-                made[key] = await self.image(container, f"{key[0]}-{key[1]}")
+                made[key] = await self.image(container, key[0], f"{key[0]}-{key[1]}")
                 finished[key[0]] = time.monotonic()
 
         with sole_error_unwrapped():
@@ -94,7 +141,7 @@ class ReproduciblePush:
                     group.start_soon(one, key, container)
         for platform in sorted({key[0] for key in made}):
             mine = [image for key, image in made.items() if key[0] == platform]
-            kept = sum(layer.digest in self._pulled_set for image in mine for layer in image.layers)
+            kept = sum(layer.digest in self._origins for image in mine for layer in image.layers)
             total = sum(len(image.layers) for image in mine)
             self.say(
                 f"reproducible: {platform}: {len(mine)} images, {total - kept} layers rewritten "
@@ -103,35 +150,26 @@ class ReproduciblePush:
             )
         return made
 
-    @property
-    def _pulled_set(self) -> set[str]:
-        return {digest for digest, pulled in self._pulled.items() if pulled}
-
-    async def _is_pulled(self, digest: str) -> bool:
-        """Whether a source repository holds the layer (asked once per layer)."""
-        if digest not in self._pulled:
-            found = False
-            for source in self.sources:
-                try:
-                    found = await self.clients[source.registry].has_blob(source, digest)
-                except RegistryError as error:
-                    raise PublishError(
-                        f"cannot tell whether {source}, which the images were made on, holds "
-                        f"the layer {digest}: {error}"
-                    ) from None
-                if found:
-                    break
-            self._pulled[digest] = found
-        return self._pulled[digest]
-
     async def push(self, image: ReproducibleImage, repository: Repository, tag: str) -> str:
         """The image's blobs, then its manifest as repository:tag; returns the reference
-        with its digest."""
+        with its digest. A kept layer this process has no bytes of is fetched from where
+        it was made on, when the repository can neither hold nor mount it already."""
         client = self.clients[repository.registry]
         for blob in image.blobs:
-            await client.put_blob(repository, blob, self.sources)
+            await client.put_blob(repository, blob, self.sources, partial(self._fetch, blob))
         digest = await client.put_manifest(repository, tag, image.manifest, OCI_MANIFEST)
         return f"{repository.tagged(tag)}@{digest}"
+
+    async def _fetch(self, blob: Blob) -> None:
+        origin = self._origins.get(blob.digest)
+        if origin is None or blob.path.exists():
+            return
+        try:
+            await self.clients[origin.repository.registry].get_blob(
+                origin.repository, blob.digest, blob.path
+            )
+        except RegistryError as error:
+            raise PublishError(f"cannot fetch the layer {blob.digest}: {error}") from None
 
 
 @dataclass(frozen=True)

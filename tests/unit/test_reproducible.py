@@ -15,9 +15,11 @@ import pytest
 
 from ci.core.reproducible import (
     GZIP_LAYER,
+    Blob,
     OciLayout,
     ReproducibleError,
     created_stamp,
+    kept_layers,
     reproducible,
 )
 
@@ -115,17 +117,29 @@ def layout(path: Path, layers: list[bytes], created: str, kept_base: bytes) -> P
 
 
 BASE = layer(EPOCH + 10**6, gzip_time=7)
+# The same files as BASE compressed anew (what an engine that lost the pulled blob exports).
+BASE_RECOMPRESSED = gzip.compress(gzip.decompress(BASE), compresslevel=1, mtime=9)
 
 
-def made(tmp_path: Path, name: str, built: int, **kind: Any) -> tuple[OciLayout, Any]:
+def held(tmp_path: Path) -> dict[str, Blob]:
+    """What the registry the image was made on holds: BASE, by its diff_id."""
+    path = tmp_path / "registry-base"
+    path.write_bytes(BASE)
+    return {diff_id(BASE): Blob(GZIP_LAYER, sha256(BASE), len(BASE), path)}
+
+
+def made(
+    tmp_path: Path, name: str, built: int, base: bytes = BASE, **kind: Any
+) -> tuple[OciLayout, Any]:
     tarball = layout(
         tmp_path / f"{name}.tar",
         [layer(built, **kind), layer(built + 3, **kind)],
         created_stamp(built),
-        BASE,
+        base,
     )
     unpacked = OciLayout.unpack(tarball, tmp_path / name)
-    return unpacked, reproducible(unpacked, EPOCH, {sha256(BASE)}, tmp_path / f"{name}-out")
+    kept = kept_layers(unpacked, held(tmp_path))
+    return unpacked, reproducible(unpacked, EPOCH, kept, tmp_path / f"{name}-out")
 
 
 def members(blob: Path) -> list[tarfile.TarInfo]:
@@ -145,9 +159,18 @@ def test_two_builds_at_other_times_make_one_image(tmp_path: Path) -> None:
 def test_the_layers_made_on_are_kept_as_they_are(tmp_path: Path) -> None:
     unpacked, image = made(tmp_path, "image", BUILT)
     assert image.layers[0].digest == sha256(BASE)
+    assert image.layers[0].path == unpacked.layer_blob(unpacked.manifest["layers"][0]).path
     assert image.layers[0].path.read_bytes() == BASE
     assert [member.mtime for member in members(image.layers[0].path)] == [EPOCH + 10**6] * 6
     assert all(layer.digest not in unpacked.layer_digests for layer in image.layers[1:])
+
+
+def test_a_layer_made_on_but_compressed_anew_is_the_registrys_blob(tmp_path: Path) -> None:
+    assert sha256(BASE_RECOMPRESSED) != sha256(BASE)
+    _, first = made(tmp_path, "first", BUILT)
+    _, anew = made(tmp_path, "anew", BUILT + 5000, base=BASE_RECOMPRESSED)
+    assert anew.layers[0] == held(tmp_path)[diff_id(BASE)]
+    assert anew.manifest == first.manifest
 
 
 def test_a_rewritten_layer_keeps_every_entry_but_its_times(tmp_path: Path) -> None:
@@ -202,7 +225,7 @@ def test_a_corrupt_layer_is_named(tmp_path: Path) -> None:
     tarball = layout(tmp_path / "broken.tar", [broken], created_stamp(BUILT), BASE)
     unpacked = OciLayout.unpack(tarball, tmp_path / "broken")
     with pytest.raises(ReproducibleError, match=f"layer {sha256(broken)} cannot be read"):
-        reproducible(unpacked, EPOCH, {sha256(BASE)}, tmp_path / "out")
+        reproducible(unpacked, EPOCH, kept_layers(unpacked, held(tmp_path)), tmp_path / "out")
 
 
 def test_a_tarball_that_is_not_a_layout_is_named(tmp_path: Path) -> None:
