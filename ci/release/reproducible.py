@@ -81,24 +81,17 @@ class ReproduciblePush:
         try:
             layout = await anyio.to_thread.run_sync(OciLayout.unpack, tarball, folder / "layout")
             tarball.unlink()
-            held = {
-                diff_id: Blob(layer.media_type, layer.digest, layer.size, self._fetched(layer))
-                for diff_id, layer in (await self._held_layers(platform)).items()
-            }
-            kept = kept_layers(layout, held)
+            kept = kept_layers(layout, await self.held(platform))
             return await anyio.to_thread.run_sync(
                 reproducible, layout, self.epoch, kept, folder / "blobs"
             )
         except ReproducibleError as error:
             raise PublishError(f"the {label} image: {error}") from None
 
-    def _fetched(self, layer: SourceLayer) -> Path:
-        """Where a layer of an image made on is written, if it must be fetched."""
-        return self.workdir / "made-on" / layer.digest.replace(":", "-")
-
-    async def _held_layers(self, platform: Platform) -> dict[str, SourceLayer]:
-        """The layers of the images the platform's images were made on, by diff_id (read
-        once per platform)."""
+    async def held(self, platform: Platform) -> dict[str, Blob]:
+        """The layers of the images the platform's images were made on, by diff_id, as
+        their registries hold them (read once per platform); the path of one is where its
+        bytes are written if a push must fetch them."""
         if platform not in self._held:
             layers: dict[str, SourceLayer] = {}
             for reference in self.made_on.get(platform, ()):
@@ -116,7 +109,13 @@ class ReproduciblePush:
                     layers.setdefault(layer.diff_id, layer)
                     self._origins.setdefault(layer.digest, layer)
             self._held[platform] = layers
-        return self._held[platform]
+        folder = self.workdir / "made-on"
+        return {
+            diff_id: Blob(
+                layer.media_type, layer.digest, layer.size, folder / layer.digest.replace(":", "-")
+            )
+            for diff_id, layer in self._held[platform].items()
+        }
 
     async def images(
         self, containers: Mapping[tuple[Platform, str], dagger.Container]
