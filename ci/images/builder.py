@@ -27,7 +27,13 @@ from ci.core.base_tags import (
     ovs_tag,
 )
 from ci.core.catalog import FLOW_AGGREGATOR_BASE, RELEASED
-from ci.core.errors import first_line, silent_exec_hint, sole_error_unwrapped
+from ci.core.errors import (
+    first_line,
+    leaves,
+    lost_engine_reason,
+    silent_exec_hint,
+    sole_error_unwrapped,
+)
 from ci.core.fingerprints import PlatformInputs, project_digest
 from ci.core.go_cache import GoCacheKey
 from ci.core.labels import oci_labels
@@ -524,7 +530,7 @@ class ImageBuilder:
         self, plan: Plan, targets: list[Platform], suricata: bool = True
     ) -> dict[Platform, Images]:
         """Build every platform concurrently from the plan; unless all built, fail naming
-        each failure."""
+        each failure (a lost engine is raised as it is: nothing else can go on)."""
         built: dict[Platform, Images] = {}
         failures: dict[Platform, str] = {}
 
@@ -535,6 +541,8 @@ class ImageBuilder:
                     await getattr(images, name).sync()
                 built[target] = images
             except Exception as error:
+                if any(lost_engine_reason(leaf) for leaf in leaves(error)):
+                    raise
                 failures[target] = first_line(str(error), repr(error))
                 if isinstance(error, dagger.ExecError):
                     hint = silent_exec_hint(error.stdout, error.stderr)
