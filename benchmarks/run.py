@@ -56,6 +56,7 @@ SECTIONS = (
     "module",
     "qemu",
     "go-cache",
+    "go-cache-tests",
     "upstream",
     "engines",
 )
@@ -105,9 +106,10 @@ def main(
             "build again, and after an engine restart), module (10. the module front's cost), "
             "qemu (11. section 1's go build on the host, no engine: QEMU's own cost), "
             "go-cache (12. new runners with the Go cache restored; restarts the engine with no "
-            "state), upstream (13. upstream's own script and Dockerfiles beside antrea-ci on "
-            "--platform, images compared; needs --iptables-wrappers-repo), engines (14. three "
-            "platforms on two engines against one, each engine's busy time, the gate's cost; "
+            "state), go-cache-tests (12.'s unit-test figures (e) alone), upstream (13. "
+            "upstream's own script and Dockerfiles beside antrea-ci on --platform, images "
+            "compared; needs --iptables-wrappers-repo), engines (14. three platforms on "
+            "two engines against one, each engine's busy time, the gate's cost; "
             "starts a second engine); repeatable."
         ),
     ] = None,
@@ -118,6 +120,13 @@ def main(
             "commit the tree pins (both routes build it; default: the fixture, not a repo)."
         ),
     ] = None,
+    test_file: Annotated[
+        str,
+        typer.Option(
+            help="go-cache, go-cache-tests: the file of the tree changed before the unit tests "
+            "of its package (its folder) run."
+        ),
+    ] = go_cache_section.TEST_FILE,
     write: Annotated[
         bool, typer.Option(help=f"Add the results to {RESULTS.name}, with the machine.")
     ] = False,
@@ -170,7 +179,9 @@ def main(
             if "module" in chosen:
                 await module_section.measure(bench, runs)
             if "go-cache" in chosen:
-                await go_cache_section.measure(bench, runs)
+                await go_cache_section.measure(bench, runs, test_file)
+            elif "go-cache-tests" in chosen:
+                await go_cache_section.unit_tests(bench, runs, test_file)
             if "upstream" in chosen:
                 if iptables_wrappers_repo is None:
                     raise typer.BadParameter("upstream needs --iptables-wrappers-repo")

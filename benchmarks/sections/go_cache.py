@@ -1,6 +1,7 @@
 """12. The portable Go cache on new runners: an engine with no state, the base images from
 the registry, Go's work restored from a directory store (what actions/cache keeps) and from
-a registry store (the entry pushed beside the images)."""
+a registry store (the entry pushed beside the images); its unit-test figures (e) also alone
+(section go-cache-tests), for the package of any file of the tree."""
 
 from __future__ import annotations
 
@@ -26,8 +27,7 @@ from ci.release.release import Release
 from ci.testing.unit_tests import TestSelection, UnitTestRunner
 from tests.support.testbed import REPO_ROOT, engine_container
 
-# The package whose unit tests run after one of its files changed, and that file.
-TEST_PACKAGE = "./pkg/util/ip"
+# The file changed before the unit tests of its package run, by default.
 TEST_FILE = "pkg/util/ip/ip.go"
 _SAID = re.compile(r"go cache: (restored|saved) .* in ([0-9.]+)s")
 _SIZES = re.compile(r"modules (\d+) MiB, build cache (\d+) MiB, (\d+) MiB packed")
@@ -77,12 +77,10 @@ class Said(contextlib.AbstractContextManager["Said"]):
         return int(match[1]), int(match[2]), int(match[3])
 
 
-async def measure(bench: Bench, runs: int) -> None:
+async def measure(bench: Bench, runs: int, test_file: str = TEST_FILE) -> None:
     """(a) cold; (b) new runner, cache restored, no change; (c) the same, one Go file
-    changed; (d) warm engine, the same kind of change; (e) the unit tests of one package
-    after a file of it changed, new runner with the cache restored against cold, and on the
-    warm engine after (what no restore can beat). The platform is the bench's (linux/arm64
-    for issue 28's targets)."""
+    changed; (d) warm engine, the same kind of change; then (e) (unit_tests). The platform
+    is the bench's (linux/arm64 for issue 28's targets)."""
     name = bench.platform
     target = parse_platform(name)
     figures = {
@@ -101,13 +99,6 @@ async def measure(bench: Bench, runs: int) -> None:
             f"(f) new runner: the tree read, the Go, distribution and base images pulled, "
             f"nothing built ({name})"
         ),
-        "e_cold": bench.figure(f"(e) unit tests {TEST_PACKAGE} on {name}, one file changed, cold"),
-        "e": bench.figure(
-            f"(e) unit tests {TEST_PACKAGE} on {name}, one file changed, new runner, restored"
-        ),
-        "e_warm": bench.figure(
-            f"(e) unit tests {TEST_PACKAGE} on {name}, one file changed, warm engine (the floor)"
-        ),
     }
     restore = bench.figure("restore of the Go cache (directory store), new runner")
     save = bench.figure("save of the Go cache (directory store)")
@@ -117,11 +108,6 @@ async def measure(bench: Bench, runs: int) -> None:
         label: bench.figure(f"Go cache entry, {label}", "MiB")
         for label in ("module cache", "build cache", "packed")
     }
-    test_sizes = {
-        label: bench.figure(f"Go cache entry of the unit tests' run, {label}", "MiB")
-        for label in ("module cache", "build cache", "packed")
-    }
-    test_restore = bench.figure("restore of the unit tests' Go cache entry, new runner")
     with tempfile.TemporaryDirectory(prefix="antrea-ci-go-cache-") as scratch:
         store = DirectoryStore(Path(scratch) / "store")
         run_id = uuid.uuid4().hex[:8]
@@ -195,28 +181,6 @@ async def measure(bench: Bench, runs: int) -> None:
             bench.add(figures["d"], await timed(lambda: build(cache_from=store)))
             await restored_builds(in_registry, "b_registry", "c_registry", registry_restore)
 
-            async def unit_tests(
-                cache_from: DirectoryStore | None = None, cache_to: DirectoryStore | None = None
-            ) -> None:
-                runner = UnitTestRunner(builder(cache_from, cache_to))
-                outcome = await runner.run(target, TestSelection((TEST_PACKAGE,)))
-                print(f"{name}: {outcome.summary}", file=sys.stderr)
-
-            new_runner()
-            with Said() as said:
-                await timed(lambda: unit_tests(cache_to=store))
-            for label, size in zip(test_sizes, said.sizes(), strict=True):
-                bench.add(test_sizes[label], size)
-            change(TEST_FILE)
-            new_runner()
-            bench.add(figures["e_cold"], await timed(unit_tests))
-            change(TEST_FILE)
-            new_runner()
-            with Said() as said:
-                bench.add(figures["e"], await timed(lambda: unit_tests(cache_from=store)))
-            bench.add(test_restore, said.seconds("restored"))
-            change(TEST_FILE)
-            bench.add(figures["e_warm"], await timed(lambda: unit_tests(cache_from=store)))
     bench.comparisons += [
         Comparison("restored cache against cold, one Go file changed", figures["a"], figures["c"]),
         Comparison("restored cache against a warm engine", figures["c"], figures["d"]),
@@ -229,7 +193,64 @@ async def measure(bench: Bench, runs: int) -> None:
             "registry-restored cache against a warm engine", figures["c_registry"], figures["d"]
         ),
         Comparison("restored cache against cold, no change", figures["a"], figures["b"]),
-        Comparison("unit tests, restored against cold", figures["e_cold"], figures["e"]),
-        Comparison("unit tests, restored against a warm engine", figures["e"], figures["e_warm"]),
         Comparison("a new runner's pulls in the restored build", figures["c"], figures["f"]),
+    ]
+    await unit_tests(bench, runs, test_file)
+
+
+async def unit_tests(bench: Bench, runs: int, test_file: str = TEST_FILE) -> None:
+    """(e) the unit tests of test_file's package after that file changed: on a new runner
+    with the Go cache its last run saved restored, against cold, and on the warm engine
+    after (what no restore can beat); the entry's sizes and restore time."""
+    name = bench.platform
+    target = parse_platform(name)
+    package = f"./{Path(test_file).parent}"
+    if not (bench.tree / test_file).is_file():
+        raise SystemExit(f"benchmark: {test_file} is not a file of {bench.tree}")
+    cold = bench.figure(f"(e) unit tests {package} on {name}, one file changed, cold")
+    restored = bench.figure(
+        f"(e) unit tests {package} on {name}, one file changed, new runner, restored"
+    )
+    warm = bench.figure(
+        f"(e) unit tests {package} on {name}, one file changed, warm engine (the floor)"
+    )
+    sizes = {
+        label: bench.figure(f"Go cache entry of the unit tests' run, {label}", "MiB")
+        for label in ("module cache", "build cache", "packed")
+    }
+    restore = bench.figure("restore of the unit tests' Go cache entry, new runner")
+    with tempfile.TemporaryDirectory(prefix="antrea-ci-go-cache-tests-") as scratch:
+        store = DirectoryStore(Path(scratch) / "store")
+
+        async def run(
+            cache_from: CacheStore | None = None, cache_to: CacheStore | None = None
+        ) -> None:
+            inputs = replace(bench.builder().inputs, cache_from=cache_from, cache_to=cache_to)
+            runner = UnitTestRunner(ImageBuilder(inputs))
+            outcome = await runner.run(target, TestSelection((package,)))
+            print(f"{name}: {outcome.summary}", file=sys.stderr)
+
+        def change() -> None:
+            changed = bench.tree / test_file
+            changed.write_text(code_change(changed.read_text()))
+
+        for _ in range(runs):
+            new_runner()
+            with Said() as said:
+                await timed(lambda: run(cache_to=store))
+            for label, size in zip(sizes, said.sizes(), strict=True):
+                bench.add(sizes[label], size)
+            change()
+            new_runner()
+            bench.add(cold, await timed(run))
+            change()
+            new_runner()
+            with Said() as said:
+                bench.add(restored, await timed(lambda: run(cache_from=store)))
+            bench.add(restore, said.seconds("restored"))
+            change()
+            bench.add(warm, await timed(lambda: run(cache_from=store)))
+    bench.comparisons += [
+        Comparison("unit tests, restored against cold", cold, restored),
+        Comparison("unit tests, restored against a warm engine", restored, warm),
     ]
