@@ -44,6 +44,28 @@ def new_runner() -> None:
     subprocess.run([str(REPO_ROOT / "tests/engine/up")], check=True, stdout=subprocess.DEVNULL)
 
 
+def change(bench: Bench, path: str) -> None:
+    """One Go file of the bench's tree changed (code_change)."""
+    changed = bench.tree / path
+    changed.write_text(code_change(changed.read_text()))
+
+
+def entry_figures(bench: Bench, entry: str) -> dict[str, Figure]:
+    """The sizes of a saved Go cache entry, as figures ("Go cache entry" plus what of)."""
+    return {
+        label: bench.figure(f"{entry}, {label}", "MiB")
+        for label in ("module cache", "build cache", "packed")
+    }
+
+
+def test_package(bench: Bench, test_file: str) -> str:
+    """The package (./folder) whose unit tests run after test_file changed; SystemExit when
+    the tree has no such file."""
+    if not (bench.tree / test_file).is_file():
+        raise SystemExit(f"benchmark: {test_file} is not a file of {bench.tree}")
+    return f"./{Path(test_file).parent}"
+
+
 class Said(contextlib.AbstractContextManager["Said"]):
     """What the Go cache said on stderr while a step ran (stderr still shows it)."""
 
@@ -83,6 +105,7 @@ async def measure(bench: Bench, runs: int, test_file: str = TEST_FILE) -> None:
     is the bench's (linux/arm64 for issue 28's targets)."""
     name = bench.platform
     target = parse_platform(name)
+    test_package(bench, test_file)  # before the long part, not after it
     figures = {
         "a": bench.figure(f"(a) build {name}, new runner, no Go cache (cold)"),
         "b": bench.figure(f"(b) build {name}, new runner, Go cache restored, no change"),
@@ -104,10 +127,7 @@ async def measure(bench: Bench, runs: int, test_file: str = TEST_FILE) -> None:
     save = bench.figure("save of the Go cache (directory store)")
     registry_restore = bench.figure("restore of the Go cache (registry store), new runner")
     registry_save = bench.figure("save of the Go cache (registry store)")
-    sizes = {
-        label: bench.figure(f"Go cache entry, {label}", "MiB")
-        for label in ("module cache", "build cache", "packed")
-    }
+    sizes = entry_figures(bench, "Go cache entry")
     with tempfile.TemporaryDirectory(prefix="antrea-ci-go-cache-") as scratch:
         store = DirectoryStore(Path(scratch) / "store")
         run_id = uuid.uuid4().hex[:8]
@@ -149,10 +169,6 @@ async def measure(bench: Bench, runs: int, test_file: str = TEST_FILE) -> None:
             plan = await pulling.plan()
             await pulling.bases(await pulling.platform_plan(plan, target, True))
 
-        def change(path: str) -> None:
-            changed = bench.tree / path
-            changed.write_text(code_change(changed.read_text()))
-
         async def restored_builds(
             source: CacheStore, no_change: str, one_change: str, restore_figure: Figure
         ) -> None:
@@ -162,7 +178,7 @@ async def measure(bench: Bench, runs: int, test_file: str = TEST_FILE) -> None:
                 bench.add(figures[no_change], await timed(lambda: build(cache_from=source)))
             bench.add(restore_figure, said.seconds("restored"))
             new_runner()
-            change(CHANGED_FILE)
+            change(bench, CHANGED_FILE)
             bench.add(figures[one_change], await timed(lambda: build(cache_from=source)))
 
         for _ in range(runs):
@@ -177,7 +193,7 @@ async def measure(bench: Bench, runs: int, test_file: str = TEST_FILE) -> None:
             for label, size in zip(sizes, said.sizes(), strict=True):
                 bench.add(sizes[label], size)
             await restored_builds(store, "b", "c", restore)
-            change(CHANGED_FILE)
+            change(bench, CHANGED_FILE)
             bench.add(figures["d"], await timed(lambda: build(cache_from=store)))
             await restored_builds(in_registry, "b_registry", "c_registry", registry_restore)
 
@@ -204,9 +220,7 @@ async def unit_tests(bench: Bench, runs: int, test_file: str = TEST_FILE) -> Non
     after (what no restore can beat); the entry's sizes and restore time."""
     name = bench.platform
     target = parse_platform(name)
-    package = f"./{Path(test_file).parent}"
-    if not (bench.tree / test_file).is_file():
-        raise SystemExit(f"benchmark: {test_file} is not a file of {bench.tree}")
+    package = test_package(bench, test_file)
     cold = bench.figure(f"(e) unit tests {package} on {name}, one file changed, cold")
     restored = bench.figure(
         f"(e) unit tests {package} on {name}, one file changed, new runner, restored"
@@ -214,10 +228,7 @@ async def unit_tests(bench: Bench, runs: int, test_file: str = TEST_FILE) -> Non
     warm = bench.figure(
         f"(e) unit tests {package} on {name}, one file changed, warm engine (the floor)"
     )
-    sizes = {
-        label: bench.figure(f"Go cache entry of the unit tests' run, {label}", "MiB")
-        for label in ("module cache", "build cache", "packed")
-    }
+    sizes = entry_figures(bench, "Go cache entry of the unit tests' run")
     restore = bench.figure("restore of the unit tests' Go cache entry, new runner")
     with tempfile.TemporaryDirectory(prefix="antrea-ci-go-cache-tests-") as scratch:
         store = DirectoryStore(Path(scratch) / "store")
@@ -230,25 +241,21 @@ async def unit_tests(bench: Bench, runs: int, test_file: str = TEST_FILE) -> Non
             outcome = await runner.run(target, TestSelection((package,)))
             print(f"{name}: {outcome.summary}", file=sys.stderr)
 
-        def change() -> None:
-            changed = bench.tree / test_file
-            changed.write_text(code_change(changed.read_text()))
-
         for _ in range(runs):
             new_runner()
             with Said() as said:
                 await timed(lambda: run(cache_to=store))
             for label, size in zip(sizes, said.sizes(), strict=True):
                 bench.add(sizes[label], size)
-            change()
+            change(bench, test_file)
             new_runner()
             bench.add(cold, await timed(run))
-            change()
+            change(bench, test_file)
             new_runner()
             with Said() as said:
                 bench.add(restored, await timed(lambda: run(cache_from=store)))
             bench.add(restore, said.seconds("restored"))
-            change()
+            change(bench, test_file)
             bench.add(warm, await timed(lambda: run(cache_from=store)))
     bench.comparisons += [
         Comparison("unit tests, restored against cold", cold, restored),
