@@ -43,7 +43,7 @@ def main(
         work = Path(scratch)
         summary = work / "summary.md"
         checkout, tarball = antrea_checkout(work), ovs_tarball(work)
-        images = ["--distro-image", testbed.distro_image, "--go-image", testbed.go_image]
+        images = testbed.image_options
         build = [*fixture_options(checkout, tarball), *images]
         timings = work / "timings"
         for run in range(3):

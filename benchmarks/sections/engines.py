@@ -24,7 +24,7 @@ import anyio
 from benchmarks.common import Bench
 from benchmarks.figures import Comparison, Figure
 from ci.cli.release import HELD_STAGE
-from ci.core.engines import RUNNER_VARIABLE
+from ci.core.engines import RUNNER_VARIABLE, platform_arguments, process_timings
 from ci.core.platforms import default_platforms, parse_platform
 from tests.support.inputs import ANTREA_CI, fixture_options
 from tests.support.testbed import second_engine
@@ -32,6 +32,8 @@ from tests.support.testbed import second_engine
 ROUTED = "linux/arm64"
 # A gate line as a run prints it, maybe after the engine's label of a routed run.
 GATE_LINE = re.compile(r"gate: (?P<platform>\S+): \d+/\d+ checks passed in (?P<seconds>[\d.]+) s")
+# The line of the step that makes a platform's images reproducible (ci/release/reproducible.py).
+REPRODUCIBLE_LINE = re.compile(r"reproducible: (?P<platform>\S+): .* in (?P<seconds>[\d.]+) s$")
 PRUNE = "import anyio; from benchmarks.common import prune; anyio.run(prune)"
 
 
@@ -53,17 +55,25 @@ async def measure(bench: Bench, runs: int) -> None:
         platform: bench.figure(f"release gate of {platform}, share of the one-engine release", "%")
         for platform in platforms
     }
+    reproducible = {
+        platform: bench.figure(f"reproducible images of {platform} (export, rewrite)")
+        for platform in platforms
+    }
     release = Release(bench, second, await publish_bases(bench, platforms))
+    same: list[bool] = []
     for _ in range(runs):
         await release.prune()
         said = await release.timed(one, release.publish(platforms))
-        for platform, seconds in gate_seconds(said).items():
+        for platform, seconds in step_seconds(GATE_LINE, said).items():
             bench.add(gates[platform], seconds)
             bench.add(shares[platform], 100 * seconds / one.values[-1])
+        for platform, seconds in step_seconds(REPRODUCIBLE_LINE, said).items():
+            bench.add(reproducible[platform], seconds)
         await release.prune()
         timings = release.workdir / f"routed-{uuid.uuid4().hex[:8]}.json"
         routing = ["--engine", f"{ROUTED}={second}", "--emulated-engines"]
         await release.timed(routed, release.publish(platforms, *routing, "--timings", timings))
+        same.append(release.published[-1] == release.published[-2])
         busy = busy_seconds(timings, platforms)
         bench.add(busy_first, max(busy[platform] for platform in first_share))
         bench.add(busy_second, busy[ROUTED])
@@ -76,6 +86,10 @@ async def measure(bench: Bench, runs: int) -> None:
         Comparison("two engines on two machines", one, two_machines),
     ]
     bench.notes.append(
+        f"the routed release's index digests equal the one-engine release's in {sum(same)} "
+        f"of {len(same)} runs (reproducible images)"
+    )
+    bench.notes.append(
         f"busy time: a routed publish-arch's own seconds, less those it was held waiting for "
         f"the other platforms ({HELD_STAGE!r} in its timings); an engine's, the longest of "
         "its processes (they start together)"
@@ -87,7 +101,7 @@ async def publish_bases(bench: Bench, platforms: list[str]) -> str:
     namespace, which every measured release takes its bases from."""
     namespace = f"{bench.testbed.registry}/benchmark-engines-bases-{uuid.uuid4().hex[:8]}"
     command = [ANTREA_CI, "publish-base", *options(bench), "--namespace", namespace]
-    command += [argument for platform in platforms for argument in ("--platform", platform)]
+    command += platform_arguments(platforms)
     await anyio.run_process(command, stdout=None, stderr=None)
     return namespace
 
@@ -96,7 +110,7 @@ def options(bench: Bench) -> list[str]:
     """The inputs of every command: the bench's tree and OVS tarball, the test bed's images."""
     return [
         *fixture_options(bench.tree, bench.tarball),
-        *["--distro-image", bench.testbed.distro_image, "--go-image", bench.testbed.go_image],
+        *bench.testbed.image_options,
     ]
 
 
@@ -108,12 +122,14 @@ class Release:
         self.second = second
         self.bases = bases
         self.workdir = bench.tree.parent
+        self.published: list[list[str]] = []
+        """Each publish's index digests, in the order of the runs."""
 
     def publish(self, platforms: list[str], *extra: str | Path) -> list[str]:
         namespace = f"{self.bench.testbed.registry}/benchmark-engines-{uuid.uuid4().hex[:8]}"
         return [
             *[ANTREA_CI, "publish", *options(self.bench), "--base-registry", self.bases],
-            *[argument for platform in platforms for argument in ("--platform", platform)],
+            *platform_arguments(platforms),
             *["--namespace", namespace, "--tag", "v2.7.0", *map(str, extra)],
         ]
 
@@ -127,6 +143,8 @@ class Release:
         if done.returncode:
             raise RuntimeError(f"{' '.join(command[:2])} failed: {said[-2000:]}")
         self.bench.add(figure, seconds)
+        digests = [line.rsplit("@", 1)[-1] for line in done.stdout.decode().split()]
+        self.published.append(digests)
         return said
 
     async def prune(self) -> None:
@@ -142,11 +160,11 @@ def on_engine(runner_host: str) -> dict[str, str]:
     return {**os.environ, **({RUNNER_VARIABLE: runner_host} if runner_host else {})}
 
 
-def gate_seconds(said: str) -> dict[str, float]:
-    """Each platform's gate seconds, from the gate lines a release said."""
+def step_seconds(line: re.Pattern[str], said: str) -> dict[str, float]:
+    """Each platform's seconds of a step, from the lines of it a release said."""
     return {
         found["platform"]: float(found["seconds"])
-        for found in (GATE_LINE.search(line) for line in said.splitlines())
+        for found in (line.search(text) for text in said.splitlines())
         if found
     }
 
@@ -156,8 +174,7 @@ def busy_seconds(timings: Path, platforms: list[str]) -> dict[str, float]:
     timings file each process wrote (ci/cli/routed.py names them)."""
     busy = {}
     for platform in platforms:
-        slug = parse_platform(platform).slug
-        path = timings.with_name(f"{timings.stem}-{slug}{timings.suffix}")
+        path = process_timings(timings, [parse_platform(platform)])
         rows = {row["stage"]: row["seconds"] for row in json.loads(path.read_text())["stages"]}
         busy[platform] = rows["publish-arch"] - rows[HELD_STAGE]
     return busy

@@ -24,7 +24,7 @@ async def measure(bench: Bench, runs: int) -> None:
     shared = bench.figure(f"dagger call build --platform {name} agent export, after antrea-ci")
     called = bench.figure(f"dagger call build --platform {name} agent export, warm")
     direct = bench.figure(f"antrea-ci build --platform {name} --output, warm")
-    images = ["--distro-image", bench.testbed.distro_image, "--go-image", bench.testbed.go_image]
+    images = bench.testbed.image_options
     output = bench.tree.parent / "module-front"
     dagger_build = [
         *[cli, *module, "call", *fixture_options(bench.tree, bench.tarball), *images],

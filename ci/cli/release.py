@@ -138,10 +138,10 @@ def _release_command(
                 for index, (registry, user, password) in enumerate(credentials)
             ]
             builder = ImageBuilder(replace(build, credentials=secrets), said)
+            engine = await builder.engine_platform()
             for reference in await action(Release(builder, gate_tests)):
                 print(reference)
                 pushed.append(reference)
-            engine = await builder.engine_platform()
             platforms = targets or ([engine] if command == "publish-arch" else default_platforms())
             label = ",".join(str(platform) for platform in platforms)
             emulated = builds and not all(runs_natively(p, engine) for p in platforms)

@@ -27,6 +27,8 @@ from ci.core.engines import (
     EngineRouteError,
     group_by_engine,
     parse_routes,
+    platform_arguments,
+    process_timings,
 )
 from ci.core.platforms import Platform
 from ci.doctor.probes import judged_engines
@@ -87,12 +89,7 @@ def _own_file(path: Path | None, command: str, platforms: Sequence[Platform]) ->
     """--timings for one process of several: the path (or the default one) with the
     platforms in its name."""
     chosen = path or Path("timings") / f"{command}-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    slug = "+".join(platform.slug for platform in platforms)
-    return ["--timings", str(chosen.with_name(f"{chosen.stem}-{slug}{chosen.suffix}"))]
-
-
-def _platform_arguments(platforms: Sequence[Platform]) -> list[str]:
-    return [argument for p in platforms for argument in ("--platform", str(p))]
+    return ["--timings", str(process_timings(chosen, platforms))]
 
 
 def _common(auth: list[str] | None, summary: Path | None) -> list[str]:
@@ -119,7 +116,7 @@ async def build_routed(
             group,
             [
                 "build",
-                *_platform_arguments(group.platforms),
+                *platform_arguments(group.platforms),
                 *["--output", str(output)],
                 *([] if suricata else ["--no-suricata"]),
                 *input_arguments(inputs),
@@ -171,7 +168,7 @@ class RoutedPublish:
                 EngineGroup(group.runner_host, (platform,)),
                 [
                     "publish-arch",
-                    *_platform_arguments([platform]),
+                    *platform_arguments([platform]),
                     *self.release,
                     *(["--gate-tests", self.gate_tests] if self.gate_tests else []),
                     *input_arguments(self.inputs),
@@ -190,7 +187,7 @@ class RoutedPublish:
             EngineGroup(DEFAULT_ENGINE, platforms),
             [
                 "merge",
-                *_platform_arguments(platforms),
+                *platform_arguments(platforms),
                 *self.release,
                 *(["--latest"] if self.latest else []),
                 *(["--timings", str(self.timings)] if self.timings else []),

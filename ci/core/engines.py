@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from ci.core.platforms import Platform, PlatformError, parse_platform, runs_natively
 
@@ -132,3 +133,15 @@ def engine_refusal(
             "route it to a native engine, or pass --emulated-engines to emulate there"
         )
     return ""
+
+
+def process_timings(path: Path, platforms: Sequence[Platform]) -> Path:
+    """Where one routed process writes its timings: the run's --timings path with its
+    platforms in the name (timings.json: timings-linux-arm64.json)."""
+    slug = "+".join(platform.slug for platform in platforms)
+    return path.with_name(f"{path.stem}-{slug}{path.suffix}")
+
+
+def platform_arguments(platforms: Iterable[Platform | str]) -> list[str]:
+    """`--platform P` for each platform, as a command line takes them."""
+    return [argument for platform in platforms for argument in ("--platform", str(platform))]

@@ -65,6 +65,18 @@ def parse_repository(text: str) -> Repository:
     return Repository(registry, path)
 
 
+def image_reference(reference: str) -> tuple[Repository, str]:
+    """An image reference REPOSITORY[:TAG][@DIGEST] split into its repository and what names
+    the image there: the digest when given, else the tag, else latest
+    (ubuntu:24.04: docker.io/library/ubuntu and 24.04)."""
+    name, _, digest = reference.strip().partition("@")
+    slash = name.rfind("/")
+    tag = "latest"
+    if ":" in name[slash + 1 :]:
+        name, tag = name[: slash + 1] + name[slash + 1 :].split(":", 1)[0], name.rsplit(":", 1)[1]
+    return parse_repository(name), digest or check_tag(tag)
+
+
 def check_tag(tag: str) -> str:
     """The tag, if a registry would accept it."""
     if not _TAG.fullmatch(tag):

@@ -75,6 +75,9 @@ class AntreaVersion:
     git_sha: str
     dirty: bool
     released: bool = False
+    # The commit's time (seconds since 1970), 0 without git: SOURCE_DATE_EPOCH, the time
+    # every file a release's layers were made with and its config say.
+    source_date_epoch: int = 0
 
     @property
     def tree_state(self) -> str:

@@ -93,13 +93,31 @@ class SessionLog:
             sys.stderr.flush()
 
 
+async def _gone_after_the_work() -> bool:
+    """Whether the engine went away while the work that needed it was finishing (asked
+    once, so that closing the session does not wait on a dead engine); says so."""
+    try:
+        await dagger.dag.version()
+    except Exception as error:
+        reason = lost_engine_reason(error)
+        if reason is None:
+            raise
+        sys.stderr.write(
+            f"warning: the Dagger engine went away after the work was done ({reason}); "
+            "start it again (tests/engine/up on the test bed) before the next command\n"
+        )
+        return True
+    return False
+
+
 @contextlib.asynccontextmanager
 async def engine_connection(record: EngineRecord | None = None) -> AsyncIterator[None]:
     """A connection to the engine (`dagger.dag` usable inside); its logs go to stderr when
     ANTREA_CI_ENGINE_LOGS is set. With a record, what the engine says of each command
     (ran, or served from its cache) is counted into it. When the engine went away, the
     session ends at once and that loss is what is raised, not the session's death that
-    follows."""
+    follows; when it went away after the body finished (its work done: a publish's pushes
+    need no engine), one warning line says so and nothing is raised."""
     verbose = bool(os.environ.get(LOGS_VARIABLE))
     read = record is not None
     log: TextIO | None = None
@@ -120,8 +138,10 @@ async def engine_connection(record: EngineRecord | None = None) -> AsyncIterator
             except BaseException as error:
                 failure = error
                 lost = any(lost_engine_reason(leaf) for leaf in leaves(error))
-                if lost:
-                    end_sessions()
+            else:
+                lost = await _gone_after_the_work()
+            if lost:
+                end_sessions()
     except dagger.SessionError:
         if not lost:
             raise

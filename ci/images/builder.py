@@ -27,7 +27,13 @@ from ci.core.base_tags import (
     ovs_tag,
 )
 from ci.core.catalog import FLOW_AGGREGATOR_BASE, RELEASED
-from ci.core.errors import first_line, silent_exec_hint, sole_error_unwrapped
+from ci.core.errors import (
+    first_line,
+    leaves,
+    lost_engine_reason,
+    silent_exec_hint,
+    sole_error_unwrapped,
+)
 from ci.core.fingerprints import PlatformInputs, project_digest
 from ci.core.go_cache import GoCacheKey
 from ci.core.labels import oci_labels
@@ -89,6 +95,12 @@ class Images:
     bases_from: Annotated[
         str, Doc("Namespace the OVS and base images were pulled from; empty when built here")
     ] = dagger_field()
+    made_on: Annotated[
+        list[str],
+        Doc(
+            "The images these were made on: the distribution image by digest, the bases when pulled"
+        ),
+    ] = dagger_field()
     versions: Annotated[
         list[str], Doc("The versions used (OVS, CNI plugins, Go, ...), each with its origin")
     ] = dagger_field()
@@ -130,12 +142,13 @@ class PlatformPlan:
 @dataclass(frozen=True)
 class Bases:
     """What a platform's images are made on: the OVS and base images, the flow-aggregator's
-    base; where they were pulled from ("" when built here)."""
+    base; where they were pulled from ("" when built here) and their references there."""
 
     ovs: dagger.Container
     base: dagger.Container
     flow_aggregator: dagger.Container
     pulled_from: str
+    pulled: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -387,17 +400,19 @@ class ImageBuilder:
         if self.inputs.base_registry:
             namespace = parse_repository(self.inputs.base_registry)
             ovs, base = await self.base_tags(plan)
-            pulled = [
-                await self._reused(plan.target, namespace.child(name), tag)
+            references = [
+                (namespace.child(name), tag)
                 for name, tag in (
                     (OVS_IMAGE, ovs),
                     (BASE_IMAGE, base),
                     (FLOW_AGGREGATOR_BASE, await self.flow_aggregator_base_tag(plan)),
                 )
             ]
+            pulled = [await self._reused(plan.target, *reference) for reference in references]
             if all(pulled):
                 ovs_image, base_image, flow_aggregator = (p for p in pulled if p)
-                return Bases(ovs_image, base_image, flow_aggregator, str(namespace))
+                tagged = tuple(repository.tagged(tag) for repository, tag in references)
+                return Bases(ovs_image, base_image, flow_aggregator, str(namespace), tagged)
         ovs_image = await self.ovs_built(plan)
         return Bases(
             ovs_image,
@@ -445,6 +460,7 @@ class ImageBuilder:
             flow_aggregator=self.flow_aggregator(plan, bases.flow_aggregator, binaries),
             emulated=plan.emulated,
             bases_from=bases.pulled_from,
+            made_on=[plan.distro_digest, *bases.pulled],
             versions=self.version_lines(plan),
         )
 
@@ -514,7 +530,7 @@ class ImageBuilder:
         self, plan: Plan, targets: list[Platform], suricata: bool = True
     ) -> dict[Platform, Images]:
         """Build every platform concurrently from the plan; unless all built, fail naming
-        each failure."""
+        each failure (a lost engine is raised as it is: nothing else can go on)."""
         built: dict[Platform, Images] = {}
         failures: dict[Platform, str] = {}
 
@@ -525,6 +541,8 @@ class ImageBuilder:
                     await getattr(images, name).sync()
                 built[target] = images
             except Exception as error:
+                if any(lost_engine_reason(leaf) for leaf in leaves(error)):
+                    raise
                 failures[target] = first_line(str(error), repr(error))
                 if isinstance(error, dagger.ExecError):
                     hint = silent_exec_hint(error.stdout, error.stderr)

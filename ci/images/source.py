@@ -84,8 +84,8 @@ async def entries(directory: dagger.Directory, path: str) -> set[str]:
         return set()
 
 
-async def _git_state(directory: dagger.Directory, git_image: str) -> tuple[str, bool]:
-    """Short SHA and dirtiness of the tree's git checkout, or ("", False) without .git.
+async def _git_state(directory: dagger.Directory, git_image: str) -> tuple[str, bool, int]:
+    """Short SHA, dirtiness and commit time (seconds) of the tree's git checkout.
 
     The paths left out of the upload (UPLOAD_EXCLUDES) are left out of the check: they are
     missing here, and git would call every tracked file under them deleted (seen: every
@@ -94,6 +94,7 @@ async def _git_state(directory: dagger.Directory, git_image: str) -> tuple[str, 
     script = (
         "git config --global --add safe.directory /src && "
         "git -C /src rev-parse --short HEAD && "
+        "git -C /src log -1 --format=%ct HEAD && "
         "git -C /src status --porcelain --untracked-files=no -- . "
         + " ".join(f"':(exclude){path}'" for path in UPLOAD_EXCLUDES)
         + " | wc -l"
@@ -105,8 +106,8 @@ async def _git_state(directory: dagger.Directory, git_image: str) -> tuple[str, 
         .with_exec(["sh", "-ec", script])
         .stdout()
     )
-    sha, changed = output.split()
-    return sha, int(changed) > 0
+    sha, epoch, changed = output.split()
+    return sha, int(changed) > 0, int(epoch)
 
 
 async def _pin_files(directory: dagger.Directory, go_mod: str) -> dict[str, str]:
@@ -148,11 +149,11 @@ async def check_tree(directory: dagger.Directory) -> AntreaTree:
 async def load_source(tree: AntreaTree, git_image: str, *, released: bool = False) -> AntreaSource:
     """The tree with its version: VERSION, and the commit when it is a git checkout."""
     directory = tree.directory
-    sha, dirty = ("", False)
+    sha, dirty, epoch = ("", False, 0)
     if tree.has_git:
-        sha, dirty = await _git_state(directory, git_image)
+        sha, dirty, epoch = await _git_state(directory, git_image)
         # The version now carries the commit: builds and tests need the tree only, so a
         # new commit that changes no file is served from cache.
         directory = directory.without_directory(".git")
-    version = AntreaVersion(tree.version_file, sha, dirty, released)
+    version = AntreaVersion(tree.version_file, sha, dirty, released, epoch)
     return AntreaSource(directory, tree.module_path, version, tree.versions)

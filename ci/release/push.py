@@ -146,7 +146,7 @@ async def current_tags(
     held: dict[str, str | None] = {}
     for image in images:
         client = clients[image.registry]
-        with _publish_errors(image, credentials, "reading the tags of"):
+        with publish_errors(image, credentials, "reading the tags of"):
             for tag in tags:
                 held[image.tagged(tag)] = await client.tag_digest(image, tag)
     return held
@@ -160,7 +160,7 @@ async def require_push_rights(
     """PublishError naming the first image the credentials may not push to: a read-only
     token is refused before anything is written anywhere."""
     for image in sorted(set(images), key=str):
-        with _publish_errors(image, credentials, "checking the right to push to"):
+        with publish_errors(image, credentials, "checking the right to push to"):
             await clients[image.registry].check_push(image)
 
 
@@ -210,7 +210,7 @@ async def write_indexes(
     indexes: dict[Repository, list[Descriptor]] = {}
     for image in images:
         client = clients[image.registry]
-        with _publish_errors(image, credentials, "merging"):
+        with publish_errors(image, credentials, "merging"):
             indexes[image] = [
                 await client.platform_manifest(image, tag, platform)
                 for platform, tag in sorted(per_arch_tags.items())
@@ -228,13 +228,13 @@ async def write_indexes(
         say(line)
     for update in pending:
         image, entries = plans[update.reference]
-        with _publish_errors(image, credentials, "merging"):
+        with publish_errors(image, credentials, "merging"):
             await clients[image.registry].put_index(image, update.tag, entries)
     return [f"{update.reference}@{update.digest}" for update in updates]
 
 
 @contextmanager
-def _publish_errors(
+def publish_errors(
     image: Repository, credentials: Sequence[Credential], doing: str
 ) -> Iterator[None]:
     """A registry's failure as a PublishError: `DOING IMAGE failed: why`."""

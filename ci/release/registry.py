@@ -11,14 +11,16 @@ import hashlib
 import json
 import re
 import ssl
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 
 from ci.core.platforms import Platform
 from ci.core.references import Repository
+from ci.core.reproducible import Blob
 from ci.core.retry import (
     DEFAULT_POLICY,
     RetryPolicy,
@@ -38,6 +40,7 @@ INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
 ACCEPTED = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
 LOOPBACK = re.compile(r"^(localhost|127(?:\.[0-9]+){3}|\[::1\])(?::[0-9]+)?$")
 _CHALLENGE_PARAM = re.compile(r'([A-Za-z_]+)="([^"]*)"')
+T = TypeVar("T")
 
 
 class RegistryError(RuntimeError):
@@ -128,6 +131,17 @@ def platform_of(document: dict[str, Any]) -> Platform:
     return Platform(fields.get("os", ""), fields.get("architecture", ""), fields.get("variant", ""))
 
 
+@dataclass(frozen=True)
+class SourceLayer:
+    """A layer of an image in a registry: where it is, its diff_id and its descriptor."""
+
+    repository: Repository
+    diff_id: str
+    media_type: str
+    digest: str
+    size: int
+
+
 class RegistryClient:
     """Reads and writes manifests of one registry, with basic or bearer token auth; retries
     transient failures (ci/core/retry.py), printing one line per retry (to stderr by default)."""
@@ -203,6 +217,13 @@ class RegistryClient:
                 )
             return response
 
+        return await self._retried(attempt, repository, what)
+
+    async def _retried(
+        self, attempt: Callable[[], Awaitable[T]], repository: Repository, what: str
+    ) -> T:
+        """The attempt, made again (a line each time) while it raises Transient."""
+
         def note(next_attempt: int, attempts: int, reason: str) -> None:
             self.retries += 1
             self._on_retry(
@@ -219,20 +240,27 @@ class RegistryClient:
             ) from None
 
     async def _send_once(
-        self, method: str, repository: Repository, path: str, what: str, **kwargs: Any
+        self,
+        method: str,
+        repository: Repository,
+        path: str,
+        what: str,
+        url: httpx.URL | None = None,
+        **kwargs: Any,
     ) -> httpx.Response:
-        url = f"{self._base_url}/v2/{repository.path}/{path}"
+        """One request to the repository's path (or to url, where the registry sent us)."""
+        target = url or f"{self._base_url}/v2/{repository.path}/{path}"
         writes = method in ("PUT", "POST")
         scope = f"repository:{repository.path}:pull" + (",push" if writes else "")
         headers = dict(kwargs.pop("headers", {}))
         if scope in self._tokens:
             headers["Authorization"] = self._tokens[scope]
         try:
-            response = await self._http.request(method, url, headers=headers, **kwargs)
+            response = await self._http.request(method, target, headers=headers, **kwargs)
             if response.status_code == 401 and scope not in self._tokens:
                 self._tokens[scope] = await self._authorize(response, scope)
                 headers["Authorization"] = self._tokens[scope]
-                response = await self._http.request(method, url, headers=headers, **kwargs)
+                response = await self._http.request(method, target, headers=headers, **kwargs)
         except httpx.HTTPError as error:
             if retryable_exception(error):
                 raise Transient(
@@ -278,6 +306,39 @@ class RegistryClient:
             raise RegistryError(f"{repository}:{tag} is a {found} image, not {platform}")
         return Descriptor(media_type, digest_of(response.content), len(response.content), platform)
 
+    async def image_layers(
+        self, repository: Repository, reference: str, platform: Platform
+    ) -> list[SourceLayer]:
+        """The layers of the platform's image at repository:reference (a tag or a digest),
+        each with its diff_id, read from the image's config."""
+        entry = await self.platform_manifest(repository, reference, platform)
+        what = f"manifest {entry.digest}"
+        manifest = _json(await self._get(repository, f"manifests/{entry.digest}", what), what)
+        try:
+            config_digest = manifest["config"]["digest"]
+            layers = manifest["layers"]
+            what = f"config of {reference}"
+            config = _json(await self._get(repository, f"blobs/{config_digest}", what), what)
+            diff_ids = config["rootfs"]["diff_ids"]
+            found = [
+                SourceLayer(repository, diff_id, layer["mediaType"], layer["digest"], layer["size"])
+                for diff_id, layer in zip(diff_ids, layers, strict=True)
+            ]
+        except (KeyError, TypeError, ValueError) as error:
+            raise RegistryError(
+                f"the image {repository}@{entry.digest} has no usable layer list: {error}"
+            ) from None
+        return found
+
+    async def get_blob(self, repository: Repository, digest: str, path: Path) -> None:
+        """The blob's bytes written to path, once checked against its digest."""
+        what = f"blob {digest}"
+        content = (await self._get(repository, f"blobs/{digest}", what)).content
+        if digest_of(content) != digest:
+            raise RegistryError(f"{repository} sent other bytes for the blob {digest}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+
     async def tag_digest(self, repository: Repository, tag: str) -> str | None:
         """The digest of the manifest repository:tag holds; None when there is no such tag."""
         response = await self._send(
@@ -307,13 +368,20 @@ class RegistryClient:
         self, repository: Repository, tag: str, entries: Sequence[Descriptor]
     ) -> str:
         """Push an index of the entries as repository:tag; returns its digest."""
-        document = index_document(entries)
+        return await self.put_manifest(repository, tag, index_document(entries), OCI_INDEX)
+
+    async def put_manifest(
+        self, repository: Repository, tag: str, document: bytes, media_type: str
+    ) -> str:
+        """Push a manifest or an index as repository:tag; returns its digest, checked
+        against the one the registry says it stored."""
+        what = "index" if media_type in INDEX_TYPES else "manifest"
         response = await self._send(
             "PUT",
             repository,
             f"manifests/{tag}",
-            f"pushing the index {tag}",
-            headers={"Content-Type": OCI_INDEX},
+            f"pushing the {what} {tag}",
+            headers={"Content-Type": media_type},
             content=document,
         )
         if response.status_code not in (200, 201):
@@ -324,10 +392,84 @@ class RegistryClient:
         stored = response.headers.get("docker-content-digest")
         if stored and stored != digest:
             raise RegistryError(
-                f"{repository}:{tag} was stored as {stored}, not as the pushed index {digest} "
+                f"{repository}:{tag} was stored as {stored}, not as the pushed {what} {digest} "
                 "(digest mismatch)"
             )
         return digest
+
+    async def has_blob(self, repository: Repository, digest: str) -> bool:
+        """Whether the repository holds the blob."""
+        response = await self._send(
+            "HEAD", repository, f"blobs/{digest}", f"looking for the blob {digest}"
+        )
+        if response.status_code not in (200, 404):
+            raise self._refused(response, repository, f"looking for the blob {digest}")
+        return response.status_code == 200
+
+    async def put_blob(
+        self,
+        repository: Repository,
+        blob: Blob,
+        sources: Sequence[Repository] = (),
+        fetch: Callable[[], Awaitable[None]] | None = None,
+    ) -> str:
+        """Make the repository hold the blob: left alone when it does, mounted from the
+        first source of this registry that holds it, else uploaded whole (the upload is
+        started again on a transient failure; fetch, when given, first brings the blob's
+        bytes to its path). Returns which: present, mounted, uploaded."""
+        if await self.has_blob(repository, blob.digest):
+            return "present"
+        what = f"pushing the blob {blob.digest}"
+        for source in sources:
+            if source.registry != self._registry or source == repository:
+                continue
+            mount = f"blobs/uploads/?mount={blob.digest}&from={source.path}"
+            response = await self._send("POST", repository, mount, what)
+            if response.status_code == 201:
+                return "mounted"
+            if response.status_code == 202:
+                # Not mounted (another repository's blob the credentials may not read):
+                # an upload started instead, left for the registry to purge.
+                break
+
+        if fetch is not None:
+            await fetch()
+
+        async def upload() -> None:
+            started = await self._send_once("POST", repository, "blobs/uploads/", what)
+            location = started.headers.get("location", "")
+            if started.status_code != 202 or not location:
+                raise self._transient_or_refused(started, repository, what)
+            url = httpx.URL(str(started.url.join(location)))
+            url = url.copy_merge_params({"digest": blob.digest})
+            done = await self._send_once(
+                "PUT",
+                repository,
+                "",
+                what,
+                url=url,
+                headers={"Content-Type": "application/octet-stream"},
+                content=blob.path.read_bytes(),
+            )
+            if done.status_code != 201:
+                raise self._transient_or_refused(done, repository, what)
+
+        await self._retried(upload, repository, what)
+        return "uploaded"
+
+    def _transient_or_refused(
+        self, response: httpx.Response, repository: Repository, what: str
+    ) -> Exception:
+        if retryable_status(response.status_code):
+            return Transient(
+                f"{self._registry} answered {response.status_code} {response.reason_phrase}",
+                retry_after_seconds(response.headers.get("retry-after")),
+            )
+        return RegistryError(
+            f"{what} to {self._registry}/{repository.path} was refused: "
+            f"{response.status_code} {response.text[:200]}",
+            refused=response.status_code in (401, 403),
+        )
 
 
 def _json(response: httpx.Response, what: str) -> dict[str, Any]:

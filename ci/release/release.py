@@ -6,23 +6,30 @@ before the first push: a refused publish has pushed nothing.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 import dagger
-from dagger import Doc, dag, field, object_type
+from dagger import Doc, field, object_type
 
 from ci.core.base_tags import BASE_IMAGE, OVS_IMAGE
 from ci.core.catalog import FLOW_AGGREGATOR_BASE, IMAGE_NAMES, RELEASED
 from ci.core.gate import GateTestsError, check_test_pattern
 from ci.core.platforms import Platform
-from ci.core.references import Repository, arch_tag, check_tag, parse_repository
+from ci.core.references import (
+    Repository,
+    arch_tag,
+    check_tag,
+    parse_repository,
+)
 from ci.images.builder import ImageBuilder, Images, Plan
 from ci.release.gate import ReleaseGate
 from ci.release.push import (
     current_tags,
+    publish_errors,
     push,
     push_indexes,
     refuse_moves,
@@ -31,13 +38,19 @@ from ci.release.push import (
     write_indexes,
 )
 from ci.release.registry import (
-    Descriptor,
     RegistryClient,
     digest_of,
     index_document,
     loopback_routes,
 )
-from ci.release.tag_guard import TagUpdate, is_release_tag
+from ci.release.reproducible import (
+    Reproducible,
+    ReproduciblePush,
+    descriptor,
+    source_repositories,
+    workspace,
+)
+from ci.release.tag_guard import TagUpdate
 from ci.testing.unit_tests import TestSelection, UnitTestRunner, UnitTests
 
 
@@ -76,20 +89,20 @@ class ReleaseTags:
         return next(image for image in RELEASED if IMAGE_NAMES[image] == name)
 
 
-async def manifest_descriptor(
-    container: dagger.Container, platform: Platform, tool_image: str
-) -> Descriptor:
-    """The manifest a push of the container writes, without pushing: the one its OCI
-    tarball lists (an export and a push write the same manifest), read in the engine."""
-    index = await (
-        dag.container()
-        .from_(tool_image)
-        .with_mounted_file("/image.tar", container.as_tarball())
-        .with_exec(["tar", "-xOf", "/image.tar", "index.json"])
-        .stdout()
-    )
-    entry = json.loads(index)["manifests"][0]
-    return Descriptor(entry["mediaType"], entry["digest"], int(entry["size"]), platform)
+@dataclass(frozen=True)
+class Checked:
+    """A release ready to push: the registries' clients, its reproducible images, and the
+    per-arch references that already hold them (with their digests)."""
+
+    clients: Mapping[str, RegistryClient]
+    made: Reproducible
+    unchanged: dict[str, str]
+
+
+def made_on(built: Mapping[Platform, Images]) -> dict[Platform, list[str]]:
+    """By platform, the images its released images were made on (their layers are kept,
+    not rewritten)."""
+    return {target: list(images.made_on) for target, images in built.items()}
 
 
 @dataclass(frozen=True)
@@ -115,11 +128,33 @@ class Release:
             endpoints.append(await tunnel.endpoint(scheme="http"))
         return loopback_routes(endpoints)
 
+    async def _reproducible(
+        self,
+        clients: Mapping[str, RegistryClient],
+        workdir: Path,
+        plan: Plan,
+        built: dict[Platform, Images],
+        release: ReleaseTags,
+    ) -> Reproducible:
+        """Each platform's released images, reproducible (ci/release/reproducible.py)."""
+        pusher = ReproduciblePush(
+            clients,
+            workdir,
+            plan.source.version.source_date_epoch,
+            made_on(built),
+            self.builder.say,
+        )
+        containers = {
+            (target, image): getattr(built[target], image)
+            for target in sorted(release.per_arch)
+            for image in RELEASED
+        }
+        return Reproducible(pusher, await pusher.images(containers))
+
     async def _guard(
         self,
         clients: Mapping[str, RegistryClient],
-        plan: Plan,
-        built: dict[Platform, Images],
+        made: Reproducible,
         release: ReleaseTags,
         overwrite: bool,
     ) -> dict[str, str]:
@@ -131,20 +166,12 @@ class Release:
         written = [*release.per_arch.values(), *release.tags]
         held = await current_tags(clients, release.images, written, credentials)
         await require_push_rights(clients, release.images, credentials)
-        present = [
-            tag
-            for tag in written
-            if is_release_tag(tag) and any(held[image.tagged(tag)] for image in release.images)
-        ]
-        if overwrite or not present:
-            return {}
         updates: list[TagUpdate] = []
         for repository in release.images:
             image = release.image_of(repository)
             entries = []
             for target, tag in sorted(release.per_arch.items()):
-                container = getattr(built[target], image)
-                entry = await manifest_descriptor(container, target, plan.go_image)
+                entry = descriptor(made.images[(target, image)], target)
                 entries.append(entry)
                 reference = repository.tagged(tag)
                 updates.append(TagUpdate(reference, tag, entry.digest, held[reference]))
@@ -157,10 +184,7 @@ class Release:
         return {u.reference: u.digest for u in updates if u.unchanged and u.tag in per_arch}
 
     async def _push_per_arch(
-        self,
-        built: dict[Platform, Images],
-        release: ReleaseTags,
-        unchanged: dict[str, str],
+        self, made: Reproducible, release: ReleaseTags, unchanged: dict[str, str]
     ) -> list[str]:
         """Each platform's images under its per-arch tag, but those already there."""
         credentials = self.builder.inputs.credentials
@@ -175,9 +199,30 @@ class Release:
                     )
                     published.append(f"{reference}@{digest}")
                     continue
-                container = getattr(built[target], release.image_of(repository))
-                published.append(await push({target: container}, repository, tag, credentials))
+                image = made.images[(target, release.image_of(repository))]
+                with publish_errors(repository, credentials, "pushing"):
+                    published.append(await made.pusher.push(image, repository, tag))
         return published
+
+    @asynccontextmanager
+    async def _checked(self, release: ReleaseTags, overwrite: bool) -> AsyncIterator[Checked]:
+        """The release's platforms built, their images run in them (the gate), made
+        reproducible, and every tag checked (_guard); yields what to push, with the
+        registries' clients and the images' files, until the pushes are done."""
+        targets = list(release.per_arch)
+        plan = await self.builder.plan(targets)
+        built = await self.builder.everywhere(plan, targets)
+        await self.builder.save_go_cache(plan)
+        await self.gate(plan, built)
+        reached = [*release.images, *source_repositories(made_on(built))]
+        credentials = self.builder.inputs.credentials
+        async with (
+            registry_clients(reached, credentials, await self._routes()) as clients,
+            workspace() as workdir,
+        ):
+            made = await self._reproducible(clients, workdir, plan, built, release)
+            unchanged = await self._guard(clients, made, release, overwrite)
+            yield Checked(clients, made, unchanged)
 
     async def gate(self, plan: Plan, built: dict[Platform, Images]) -> None:
         """Each platform's images run in that platform (ci/core/gate.py says what is
@@ -210,20 +255,14 @@ class Release:
         once every manifest they name is readable. Returns the multi-arch references with
         their digests."""
         release = ReleaseTags.of(namespaces, tag, self.builder.targets(platforms), latest)
-        plan = await self.builder.plan(list(release.per_arch))
-        built = await self.builder.everywhere(plan, list(release.per_arch))
-        await self.builder.save_go_cache(plan)
-        await self.gate(plan, built)
-        credentials = self.builder.inputs.credentials
-        async with registry_clients(release.images, credentials, await self._routes()) as clients:
-            unchanged = await self._guard(clients, plan, built, release, overwrite)
-            await self._push_per_arch(built, release, unchanged)
+        async with self._checked(release, overwrite) as checked:
+            await self._push_per_arch(checked.made, release, checked.unchanged)
             return await write_indexes(
-                clients,
+                checked.clients,
                 release.images,
                 release.per_arch,
                 release.tags,
-                credentials,
+                self.builder.inputs.credentials,
                 overwrite,
                 self.builder.say,
             )
@@ -242,16 +281,10 @@ class Release:
         target = await self.builder.target(platform)
         release = ReleaseTags.of(namespaces, tag, [target], latest=False)
         release = ReleaseTags(release.images, [], release.per_arch)
-        plan = await self.builder.plan([target])
-        built = await self.builder.everywhere(plan, [target])
-        await self.builder.save_go_cache(plan)
-        await self.gate(plan, built)
-        credentials = self.builder.inputs.credentials
-        async with registry_clients(release.images, credentials, await self._routes()) as clients:
-            unchanged = await self._guard(clients, plan, built, release, overwrite)
-        if hold is not None:
-            await hold()
-        return await self._push_per_arch(built, release, unchanged)
+        async with self._checked(release, overwrite) as checked:
+            if hold is not None:
+                await hold()
+            return await self._push_per_arch(checked.made, release, checked.unchanged)
 
     async def merge(
         self,

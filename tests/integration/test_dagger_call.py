@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ci.core.catalog import IMAGE_NAMES
+from ci.core.catalog import IMAGE_NAMES, RELEASED
 from ci.core.matrix import unit_test_check
 from ci.core.platforms import default_platforms, parse_platform
 from ci.core.timings import image_tarball_name
@@ -27,7 +27,7 @@ from tests.support.inputs import (
     fixture_options,
     ovs_tarball,
 )
-from tests.support.registry_api import Credentials, index_platforms
+from tests.support.registry_api import Credentials, index_platforms, tag_digest
 from tests.support.releases import held, occupy
 from tests.support.testbed import OfflineTestBed
 
@@ -61,7 +61,7 @@ def offline_options(testbed: OfflineTestBed, source: Path, tarball: Path) -> lis
     return [
         *["--source", str(source), "--ovs-tarball", str(tarball)],
         *["--iptables-wrapper-source", str(WRAPPER_FIXTURE)],
-        *["--distro-image", testbed.distro_image, "--go-image", testbed.go_image],
+        *testbed.image_options,
         # The test bed's registries listen on this machine's loopback.
         "--local-registries",
         f"tcp://{testbed.registry},tcp://{testbed.auth_registry}",
@@ -116,7 +116,7 @@ def test_dagger_call_and_antrea_ci_build_the_same_image(
     built = subprocess.run(
         [
             *[ANTREA_CI, "build", *fixture_options(checkout, tarball), "-p", "linux/amd64"],
-            *["--distro-image", testbed.distro_image, "--go-image", testbed.go_image],
+            *testbed.image_options,
             *["--output", str(tmp_path / "antrea-ci")],
         ],
         capture_output=True,
@@ -172,8 +172,13 @@ def test_publish_with_registry_auth_lists_every_platform(
     assert index_platforms(agent, credentials) == ARM64_AND_AMD64
 
 
-def test_publish_arch_then_merge(testbed: OfflineTestBed, tmp_path: Path) -> None:
-    options = offline_options(testbed, antrea_checkout(tmp_path), ovs_tarball(tmp_path))
+def test_publish_arch_then_merge_publishes_the_digests_antrea_ci_publish_does(
+    testbed: OfflineTestBed, tmp_path: Path
+) -> None:
+    """The module front, a job per platform and a merge, against the CLI's one command on
+    the same inputs: the same index digests (reproducible images, one definition)."""
+    checkout, tarball = antrea_checkout(tmp_path), ovs_tarball(tmp_path)
+    options = offline_options(testbed, checkout, tarball)
     namespace = f"{testbed.registry}/dagger-call-{uuid.uuid4().hex[:8]}"
     for platform in ("linux/amd64", "linux/arm64"):
         pushed = dagger(
@@ -187,6 +192,23 @@ def test_publish_arch_then_merge(testbed: OfflineTestBed, tmp_path: Path) -> Non
     )  # fmt: skip
     assert merged.returncode == 0, merged.stderr
     assert index_platforms(f"{namespace}/antrea-agent-ubuntu:v2.7.0") == ARM64_AND_AMD64
+    other = f"{testbed.registry}/antrea-ci-{uuid.uuid4().hex[:8]}"
+    cli = subprocess.run(
+        [
+            ANTREA_CI, "publish", *fixture_options(checkout, tarball),
+            *testbed.image_options,
+            "--namespace", other, "--tag", "v2.7.0",
+            "--platform", "linux/amd64", "--platform", "linux/arm64",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )  # fmt: skip
+    assert cli.returncode == 0, cli.stderr[-3000:]
+    for image in RELEASED:
+        name = IMAGE_NAMES[image]
+        ours, theirs = (tag_digest(f"{n}/{name}:v2.7.0") for n in (namespace, other))
+        assert ours is not None and ours == theirs, name
 
 
 async def test_publish_refuses_to_move_a_release_then_moves_it_with_overwrite(

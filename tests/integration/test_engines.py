@@ -4,12 +4,12 @@ it with --engine. Both engines run on this amd64 machine, so the second emulates
 (--emulated-engines); both take the base images from the registry (publish-base), so the
 second does the Go and the gate of arm64, not its OVS.
 
-What two engines build from the same inputs is the same image but for its timestamps:
-Dagger 0.21.8 exports set no source-date-epoch (its image writer can rewrite timestamps;
-its API never asks it to), so the config's `created` and the mtimes in the layers are the
-time each engine built them, and the digests differ. The routed release is compared with a
-one-engine release file by file and config field by field (ci/core/parity.py), and by
-digest where one engine built both (linux/amd64).
+What two engines build from the same inputs is the same image but for its times (Dagger
+0.21.8 writes the time of the build into layers and config); publish pushes it made
+reproducible (ci/release/reproducible.py), so a routed release and a one-engine release of
+the same inputs have the same digests, per platform and per index. Where they would not,
+the images are also compared file by file and config field by field (ci/core/parity.py),
+so a failure says what differs.
 
 The command line is the front here: routing needs a process per engine.
 """
@@ -23,6 +23,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from ci.core.engines import platform_arguments
 from ci.core.parity import differences, read_image
 from tests.support.inputs import ANTREA_CI, antrea_checkout, fixture_options, ovs_tarball
 from tests.support.registry_api import exists, pulled, tag_digest
@@ -52,7 +53,7 @@ class Fixture:
         checkout = antrea_checkout(workdir)
         self.options = [
             *fixture_options(checkout, ovs_tarball(workdir)),
-            *["--distro-image", engine.distro_image, "--go-image", engine.go_image],
+            *engine.image_options,
         ]
         self.bases = namespace(engine, "bases")
         self.timings = workdir / "timings.json"
@@ -62,7 +63,7 @@ class Fixture:
         """`antrea-ci publish` of both platforms to target, on the base images."""
         return [
             *[ANTREA_CI, "publish", *self.options, "--base-registry", self.bases],
-            *[argument for platform in PLATFORMS for argument in ("--platform", platform)],
+            *platform_arguments(PLATFORMS),
             *["--namespace", target, "--tag", TAG, "--timings", str(self.timings), *extra],
         ]
 
@@ -80,19 +81,20 @@ def namespace_of(stdout: bytes) -> str:
 
 
 def same_release(ours: str, theirs: str, workdir: Path) -> None:
-    """Each image of two releases: every platform's files, modes, owners and config the
-    same; linux/amd64 (the test bed's engine built it both times) the same digest."""
+    """Each image of two releases the same: every platform's files, modes, owners and
+    config, and every digest (per platform and the index)."""
     for image in IMAGES:
         for platform in PLATFORMS:
             suffix = platform.rsplit("/", 1)[1]
             pair = [f"{namespace}/{image}:{TAG}-{suffix}" for namespace in (ours, theirs)]
-            if platform == "linux/amd64":
-                assert tag_digest(pair[0]) == tag_digest(pair[1])
             tarballs = [
                 pulled(ref, workdir / f"{n}-{image}-{suffix}.tar") for n, ref in enumerate(pair)
             ]
             found = differences(read_image(tarballs[0]), read_image(tarballs[1]))
             assert found == [], f"{image} {platform}: {found[:5]}"
+            assert tag_digest(pair[0]) == tag_digest(pair[1]), f"{image} {platform}"
+        indexes = [tag_digest(f"{namespace}/{image}:{TAG}") for namespace in (ours, theirs)]
+        assert indexes[0] == indexes[1], image
 
 
 def kill_and_start(name: str) -> None:
@@ -113,7 +115,7 @@ async def fixture(engine: OfflineTestBed, tmp_path_factory: pytest.TempPathFacto
 
     async def bases() -> None:
         command = [ANTREA_CI, "publish-base", *ready.options, "--namespace", ready.bases]
-        command += [argument for platform in PLATFORMS for argument in ("--platform", platform)]
+        command += platform_arguments(PLATFORMS)
         pushed = await anyio.run_process(command, check=False)
         assert pushed.returncode == 0, pushed.stderr.decode()[-3000:]
 

@@ -171,7 +171,7 @@ async def test_the_cli_refuses_to_move_a_release_and_moves_it_with_overwrite(
     command = [
         *[ANTREA_CI, "publish", *fixture_options(checkout, tarball), "-p", "linux/amd64"],
         *["--namespace", target, "--tag", "v9.2.0", "--timings", str(tmp_path / "t.json")],
-        *["--distro-image", engine.distro_image, "--go-image", engine.go_image],
+        *engine.image_options,
     ]
     refused = await anyio.run_process(command, check=False)
     stderr = refused.stderr.decode()

@@ -38,6 +38,11 @@ class OfflineTestBed:
     distro_image: str
     go_image: str
 
+    @property
+    def image_options(self) -> list[str]:
+        """The options that build from the test bed's seed images instead of Docker Hub's."""
+        return ["--distro-image", self.distro_image, "--go-image", self.go_image]
+
 
 def require_testbed() -> OfflineTestBed:
     """The offline test bed; a test that needs it fails when it is not up."""

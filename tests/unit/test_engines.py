@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ci.core.engines import (
@@ -12,6 +14,8 @@ from ci.core.engines import (
     group_by_engine,
     parse_route,
     parse_routes,
+    platform_arguments,
+    process_timings,
 )
 from ci.core.platforms import parse_platform
 
@@ -105,3 +109,13 @@ def test_an_emulating_engine_is_taken_when_emulation_is_allowed() -> None:
     observed = facts(platform="linux/amd64")
     assert engine_refusal(observed, [ARM64], "0.21.8", emulated_ok=True) == ""
     assert "--emulated-engines" in engine_refusal(observed, [ARM64], "0.21.8", emulated_ok=False)
+
+
+def test_each_routed_process_writes_its_timings_beside_the_runs_and_takes_its_platforms() -> None:
+    platforms = [parse_platform("linux/amd64"), parse_platform("linux/arm/v7")]
+    assert process_timings(Path("out/t.json"), platforms) == Path(
+        "out/t-linux-amd64+linux-arm-v7.json"
+    )
+    assert platform_arguments(platforms) == [
+        *["--platform", "linux/amd64", "--platform", "linux/arm/v7"]
+    ]

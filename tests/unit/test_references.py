@@ -11,6 +11,7 @@ from ci.core.references import (
     arch_tag,
     check_tag,
     content_tag,
+    image_reference,
     parse_repository,
 )
 
@@ -81,3 +82,24 @@ def test_content_tag_depends_on_every_input_and_not_on_order() -> None:
     assert content_tag({**inputs, "platform": "linux/amd64"}) != tag
     assert content_tag({**inputs, "ovs": "3.7.2"}) != tag
     check_tag(tag)
+
+
+@pytest.mark.parametrize(
+    ("reference", "expected"),
+    [
+        ("ubuntu:24.04", (Repository("docker.io", "library/ubuntu"), "24.04")),
+        (
+            "127.0.0.1:5310/antrea-ci/debian:bookworm",
+            (Repository("127.0.0.1:5310", "antrea-ci/debian"), "bookworm"),
+        ),
+        (
+            "ghcr.io/a/b:v1@sha256:" + "0" * 64,
+            (Repository("ghcr.io", "a/b"), "sha256:" + "0" * 64),
+        ),
+        ("localhost:5000/base", (Repository("localhost:5000", "base"), "latest")),
+    ],
+)
+def test_an_image_reference_names_its_repository_and_image(
+    reference: str, expected: tuple[Repository, str]
+) -> None:
+    assert image_reference(reference) == expected

@@ -105,6 +105,7 @@ def test_images_fields_are_the_containers_and_how_they_were_made() -> None:
         "flow_aggregator",
         "emulated",
         "bases_from",
+        "made_on",
         "versions",
     ]
     hints = typing.get_type_hints(ci.images.builder.Images)
@@ -112,7 +113,7 @@ def test_images_fields_are_the_containers_and_how_they_were_made() -> None:
         assert hints[name] is dagger.Container
         to_typedef(hints[name], name)
     assert hints["emulated"] is bool and hints["bases_from"] is str
-    assert hints["versions"] == list[str]
+    assert hints["versions"] == hints["made_on"] == list[str]
 
 
 def test_unit_test_results_are_typed_fields() -> None:

@@ -1,0 +1,191 @@
+"""Released images pushed reproducibly: exported from the engine, made a function of their
+inputs (ci/core/reproducible.py) and pushed by this process, blob by blob.
+
+Dagger's own push writes the time each engine built an image into it, so two engines (or
+two runs of one engine without its cache) push other digests for the same files. Pushed
+here, a platform's image has one digest whichever engine built it, when the layers it was
+made on come from a registry (--base-registry): what apt writes when the bases are built
+(its logs, caches) differs by run anyway.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import anyio
+import dagger
+
+from ci.core.errors import sole_error_unwrapped
+from ci.core.platforms import Platform
+from ci.core.references import Repository, image_reference
+from ci.core.reproducible import (
+    OCI_MANIFEST,
+    Blob,
+    OciLayout,
+    ReproducibleError,
+    ReproducibleImage,
+    kept_layers,
+    reproducible,
+)
+from ci.core.say import Say
+from ci.release.push import PublishError
+from ci.release.registry import Descriptor, RegistryClient, RegistryError, SourceLayer
+
+# How many images are exported and rewritten at once.
+AT_ONCE = 3
+
+
+def source_repositories(made_on: Mapping[Platform, Sequence[str]]) -> list[Repository]:
+    """The repositories of the images the released images were made on."""
+    found = {image_reference(ref)[0] for refs in made_on.values() for ref in refs}
+    return sorted(found, key=str)
+
+
+@dataclass
+class ReproduciblePush:
+    """Makes and pushes reproducible images in workdir (a folder of this process's).
+
+    made_on: by platform, the references of the images the platform's images were made on
+    (the distribution image, the bases when pulled); their layers are kept as those
+    registries hold them and mounted from there."""
+
+    clients: Mapping[str, RegistryClient]
+    workdir: Path
+    epoch: int
+    made_on: Mapping[Platform, Sequence[str]]
+    say: Say
+    _held: dict[Platform, dict[str, SourceLayer]] = field(default_factory=dict)
+    _origins: dict[str, SourceLayer] = field(default_factory=dict)
+    _made: int = 0
+
+    @property
+    def sources(self) -> list[Repository]:
+        return source_repositories(self.made_on)
+
+    async def image(
+        self, container: dagger.Container, platform: Platform, label: str
+    ) -> ReproducibleImage:
+        """The container's image, reproducible (label names it in errors and folders)."""
+        self._made += 1
+        folder = self.workdir / f"{self._made}-{label.replace('/', '-')}"
+        folder.mkdir(parents=True)
+        tarball = folder / "image.tar"
+        gzip = dagger.ImageLayerCompression.Gzip
+        await container.as_tarball(forced_compression=gzip).export(str(tarball))
+        try:
+            layout = await anyio.to_thread.run_sync(OciLayout.unpack, tarball, folder / "layout")
+            tarball.unlink()
+            kept = kept_layers(layout, await self.held(platform))
+            return await anyio.to_thread.run_sync(
+                reproducible, layout, self.epoch, kept, folder / "blobs"
+            )
+        except ReproducibleError as error:
+            raise PublishError(f"the {label} image: {error}") from None
+
+    async def held(self, platform: Platform) -> dict[str, Blob]:
+        """The layers of the images the platform's images were made on, by diff_id, as
+        their registries hold them (read once per platform); the path of one is where its
+        bytes are written if a push must fetch them."""
+        if platform not in self._held:
+            layers: dict[str, SourceLayer] = {}
+            for reference in self.made_on.get(platform, ()):
+                repository, name = image_reference(reference)
+                try:
+                    found = await self.clients[repository.registry].image_layers(
+                        repository, name, platform
+                    )
+                except RegistryError as error:
+                    raise PublishError(
+                        f"cannot read the layers of {reference}, which the {platform} images "
+                        f"were made on: {error}"
+                    ) from None
+                for layer in found:
+                    layers.setdefault(layer.diff_id, layer)
+                    self._origins.setdefault(layer.digest, layer)
+            self._held[platform] = layers
+        folder = self.workdir / "made-on"
+        return {
+            diff_id: Blob(
+                layer.media_type, layer.digest, layer.size, folder / layer.digest.replace(":", "-")
+            )
+            for diff_id, layer in self._held[platform].items()
+        }
+
+    async def images(
+        self, containers: Mapping[tuple[Platform, str], dagger.Container]
+    ) -> dict[tuple[Platform, str], ReproducibleImage]:
+        """Each container's image, AT_ONCE at a time; one line per platform says what was
+        rewritten and kept, and the seconds from its first image's start to its last's end
+        (platforms overlap)."""
+        made: dict[tuple[Platform, str], ReproducibleImage] = {}
+        started: dict[Platform, float] = {}
+        finished: dict[Platform, float] = {}
+        limit = anyio.CapacityLimiter(AT_ONCE)
+
+        async def one(key: tuple[Platform, str], container: dagger.Container) -> None:
+            async with limit:
+                started.setdefault(key[0], time.monotonic())
+                made[key] = await self.image(container, key[0], f"{key[0]}-{key[1]}")
+                finished[key[0]] = time.monotonic()
+
+        with sole_error_unwrapped():
+            async with anyio.create_task_group() as group:
+                for key, container in containers.items():
+                    group.start_soon(one, key, container)
+        for platform in sorted({key[0] for key in made}):
+            mine = [image for key, image in made.items() if key[0] == platform]
+            kept = sum(layer.digest in self._origins for image in mine for layer in image.layers)
+            total = sum(len(image.layers) for image in mine)
+            self.say(
+                f"reproducible: {platform}: {len(mine)} images, {total - kept} layers rewritten "
+                f"at {self.epoch} (the commit's time), {kept} kept from the registry, in "
+                f"{finished[platform] - started[platform]:.1f} s"
+            )
+        return made
+
+    async def push(self, image: ReproducibleImage, repository: Repository, tag: str) -> str:
+        """The image's blobs, then its manifest as repository:tag; returns the reference
+        with its digest. A kept layer this process has no bytes of is fetched from where
+        it was made on, when the repository can neither hold nor mount it already."""
+        client = self.clients[repository.registry]
+        for blob in image.blobs:
+            await client.put_blob(repository, blob, self.sources, partial(self._fetch, blob))
+        digest = await client.put_manifest(repository, tag, image.manifest, OCI_MANIFEST)
+        return f"{repository.tagged(tag)}@{digest}"
+
+    async def _fetch(self, blob: Blob) -> None:
+        origin = self._origins.get(blob.digest)
+        if origin is None or blob.path.exists():
+            return
+        try:
+            await self.clients[origin.repository.registry].get_blob(
+                origin.repository, blob.digest, blob.path
+            )
+        except RegistryError as error:
+            raise PublishError(f"cannot fetch the layer {blob.digest}: {error}") from None
+
+
+@dataclass(frozen=True)
+class Reproducible:
+    """A release's images made reproducible, by platform and image, and their pusher."""
+
+    pusher: ReproduciblePush
+    images: dict[tuple[Platform, str], ReproducibleImage]
+
+
+@asynccontextmanager
+async def workspace() -> AsyncIterator[Path]:
+    """A folder of this process's for the images' files, removed after."""
+    with tempfile.TemporaryDirectory(prefix="antrea-ci-release-") as folder:
+        yield Path(folder)
+
+
+def descriptor(image: ReproducibleImage, platform: Platform) -> Descriptor:
+    """The image as an index lists it."""
+    return Descriptor(OCI_MANIFEST, image.digest, len(image.manifest), platform)
