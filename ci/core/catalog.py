@@ -6,6 +6,10 @@ manifests written for upstream's images deploy unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from ci.core.references import image_reference
+
 # Every image of a platform, in build order: field of Images -> repository name.
 IMAGE_NAMES = {
     "ovs": "antrea-openvswitch",
@@ -41,3 +45,19 @@ def local_name(image: str) -> str:
 def local_names() -> dict[str, str]:
     """The released images `build --load` puts into Docker: field of Images -> local name."""
     return {name: local_name(IMAGE_NAMES[name]) for name in RELEASED}
+
+
+def made_on_by_image(made_on: Sequence[str]) -> dict[str, str]:
+    """Which image of made_on (the distribution image first, then the bases when they were
+    pulled) each released image was made on: the agent on the base image and the
+    flow-aggregator on its base when pulled, else (and the controller) on the distribution
+    image, whose layers come first in every one of them."""
+    distro, *pulled = made_on
+    by_name = {
+        image_reference(reference)[0].path.rsplit("/", 1)[-1]: reference for reference in pulled
+    }
+    return {
+        "agent": by_name.get(IMAGE_NAMES["base"], distro),
+        "controller": distro,
+        "flow_aggregator": by_name.get(FLOW_AGGREGATOR_BASE, distro),
+    }

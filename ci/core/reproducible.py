@@ -6,10 +6,11 @@ file's mtime in the layers it made and into the config's `created` and history, 
 digests differ. Here each layer the build made is rewritten with every mtime clamped to the
 source's date (SOURCE_DATE_EPOCH's rule), no atime or ctime, and a gzip stream without a name
 or a time; the config's times become the source's date and its diff_ids the new layers'. The
-layers the image was made on, pulled from a registry (the caller names them by diff_id), are
-the registry's blobs, so the registry shares them with the images they came from: an engine
-that lost the blob it pulled (restarted) exports the same files compressed anew, and the
-registry's blob stands in for them.
+first layers, those of the image it was made on (MadeOn, read from a registry), are that
+image's blobs with that image's history entries: an engine that lost the blob it pulled
+exports the same files compressed anew, or as another tar re-made from its snapshot (another
+diff_id, another history entry); the registry's blob stands in for them once its files are
+found to be the same.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import json
 import shutil
 import tarfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +42,8 @@ UNCOMPRESSED_LAYERS = (
 GZIP_LEVEL = 6
 # PAX records that carry times other than the clamped mtime.
 DROPPED_RECORDS = frozenset({"atime", "ctime", "mtime"})
+# PAX records that carry what TarInfo holds already (compared as the entry's fields).
+_PATH_RECORDS = frozenset({"path", "linkpath", "size", "uid", "gid", "uname", "gname"})
 
 
 class ReproducibleError(ValueError):
@@ -150,35 +153,141 @@ def created_stamp(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def kept_layers(layout: OciLayout, held: Mapping[str, Blob]) -> dict[str, Blob]:
-    """The layout's layers a registry holds (held: its blobs by diff_id), each as the
-    registry's blob, with the layout's bytes when they are that blob."""
-    kept = {}
-    for diff_id, descriptor in zip(layout.diff_ids, layout.manifest["layers"], strict=True):
-        if diff_id in held:
-            blob = held[diff_id]
-            ours = layout.layer_blob(descriptor)
-            kept[diff_id] = ours if ours.digest == blob.digest else blob
-    return kept
+@dataclass(frozen=True)
+class MadeOn:
+    """The image another image was made on, as its registry holds it: its layers, first to
+    last, with their diff_ids, and its config's history."""
+
+    reference: str
+    layers: tuple[Blob, ...]
+    diff_ids: tuple[str, ...]
+    history: tuple[dict[str, Any], ...] = ()
+
+    def layer_history(self) -> list[dict[str, Any]]:
+        """The history entries of its layers: its own up to its last layer's when they name
+        each layer once, else one per layer naming the layer's blob (the seed images have
+        no history)."""
+        split = _split_history(list(self.history), len(self.layers))
+        if split is not None and _layer_entries(self.history) == len(self.layers):
+            return [dict(entry) for entry in split[0]]
+        return [{"created": "", "created_by": f"layer {layer.digest}"} for layer in self.layers]
+
+
+def remade(layout: OciLayout, made_on: MadeOn) -> list[int]:
+    """The positions of made_on's layers the layout holds as another tar (another diff_id);
+    ReproducibleError when the layout has fewer layers than made_on."""
+    diff_ids = layout.diff_ids
+    if len(diff_ids) < len(made_on.layers):
+        raise ReproducibleError(
+            f"it has {len(diff_ids)} layers, fewer than the {len(made_on.layers)} of "
+            f"{made_on.reference}, which it was made on"
+        )
+    return [
+        position
+        for position, diff_id in enumerate(made_on.diff_ids)
+        if diff_ids[position] != diff_id
+    ]
+
+
+def same_files(ours: Blob, theirs: Blob) -> bool:
+    """Whether two layers hold the same entries (name, type, mode, owner, size, link,
+    extended attributes, content) whatever their order, times and compression."""
+    return _entries(ours) == _entries(theirs)
+
+
+def _entries(layer: Blob) -> dict[str, tuple[Any, ...]]:
+    if layer.media_type not in (*GZIP_LAYERS, *UNCOMPRESSED_LAYERS):
+        raise ReproducibleError(f"layer {layer.digest} is {layer.media_type}, not a (gzip) tar")
+    found = {}
+    try:
+        with layer.path.open("rb") as raw:
+            source = gzip.GzipFile(fileobj=raw) if layer.media_type in GZIP_LAYERS else raw
+            with tarfile.open(fileobj=source, mode="r|") as reading:
+                for entry in reading:
+                    xattrs = sorted(
+                        (key, value)
+                        for key, value in entry.pax_headers.items()
+                        if key not in DROPPED_RECORDS and key not in _PATH_RECORDS
+                    )
+                    found[entry.name.removeprefix("./").rstrip("/")] = (
+                        tarfile.REGTYPE if entry.isreg() else entry.type,
+                        entry.mode,
+                        entry.uid,
+                        entry.gid,
+                        entry.size,
+                        entry.linkname,
+                        entry.devmajor,
+                        entry.devminor,
+                        tuple(xattrs),
+                        _content_digest(reading, entry),
+                    )
+    except (OSError, EOFError, zlib.error, tarfile.TarError) as error:
+        raise ReproducibleError(f"layer {layer.digest} cannot be read: {error}") from None
+    return found
+
+
+def _content_digest(reading: tarfile.TarFile, entry: tarfile.TarInfo) -> str:
+    """The sha256 of a regular file's content; empty for other entries."""
+    content = reading.extractfile(entry) if entry.isreg() else None
+    if content is None:
+        return ""
+    digest = hashlib.sha256()
+    while chunk := content.read(1 << 20):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _layer_entries(history: Sequence[Mapping[str, Any]]) -> int:
+    """How many layers a config's history names (its entries not marked empty_layer)."""
+    return sum(1 for entry in history if not entry.get("empty_layer"))
+
+
+def _split_history(
+    history: list[dict[str, Any]], layers: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+    """The history entries up to that of the given number of first layers, and the rest;
+    None when fewer layers are named."""
+    named = 0
+    for position, entry in enumerate(history):
+        if named == layers:
+            return history[:position], history[position:]
+        if not entry.get("empty_layer"):
+            named += 1
+    return (history, []) if named == layers else None
 
 
 def reproducible(
-    layout: OciLayout, epoch: int, kept: Mapping[str, Blob], workdir: Path
+    layout: OciLayout, epoch: int, made_on: MadeOn, workdir: Path
 ) -> ReproducibleImage:
-    """The layout's image with every layer whose diff_id kept names as kept's blob (the same
-    files), every other one rewritten (clamp_layer), and the config's times set to epoch;
-    new blobs are written under workdir."""
+    """The layout's image with its first layers as made_on's blobs (made_on's bytes where
+    the layout's differ: the same files, or ReproducibleError), every other one rewritten
+    (clamp_layer), the history of the first layers made_on's (when the layout's history
+    names each layer once) and the config's times set to epoch; new blobs are written under
+    workdir."""
     workdir.mkdir(parents=True, exist_ok=True)
+    remade_here = set(remade(layout, made_on))
     diff_ids = layout.diff_ids
     layers: list[Blob] = []
     for position, descriptor in enumerate(layout.manifest["layers"]):
-        if diff_ids[position] in kept:
-            layers.append(kept[diff_ids[position]])
+        ours = layout.layer_blob(descriptor)
+        if position < len(made_on.layers):
+            theirs = made_on.layers[position]
+            if position in remade_here and not same_files(ours, theirs):
+                raise ReproducibleError(
+                    f"its layer {position + 1} holds other files than layer {position + 1} "
+                    f"of {made_on.reference}, which it was made on"
+                )
+            layers.append(ours if ours.digest == theirs.digest else theirs)
+            diff_ids[position] = made_on.diff_ids[position]
             continue
-        layer, diff_ids[position] = clamp_layer(layout.layer_blob(descriptor), epoch, workdir)
+        layer, diff_ids[position] = clamp_layer(ours, epoch, workdir)
         layers.append(layer)
-    config = normalized_config(layout.config, diff_ids, epoch)
-    config_blob = _written(workdir, OCI_CONFIG, config)
+    config = dict(layout.config)
+    history = list(config.get("history", []))
+    split = _split_history(history, len(made_on.layers))
+    if split is not None and _layer_entries(history) == len(layers):
+        config["history"] = [*made_on.layer_history(), *split[1]]
+    config_blob = _written(workdir, OCI_CONFIG, normalized_config(config, diff_ids, epoch))
     manifest = {
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,

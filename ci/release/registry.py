@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import ssl
+import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,6 +141,15 @@ class SourceLayer:
     media_type: str
     digest: str
     size: int
+
+
+@dataclass(frozen=True)
+class SourceImage:
+    """An image in a registry as another is made on it: its layers, first to last, and its
+    config's history."""
+
+    layers: tuple[SourceLayer, ...]
+    history: tuple[dict[str, Any], ...]
 
 
 class RegistryClient:
@@ -306,11 +316,11 @@ class RegistryClient:
             raise RegistryError(f"{repository}:{tag} is a {found} image, not {platform}")
         return Descriptor(media_type, digest_of(response.content), len(response.content), platform)
 
-    async def image_layers(
+    async def source_image(
         self, repository: Repository, reference: str, platform: Platform
-    ) -> list[SourceLayer]:
-        """The layers of the platform's image at repository:reference (a tag or a digest),
-        each with its diff_id, read from the image's config."""
+    ) -> SourceImage:
+        """The platform's image at repository:reference (a tag or a digest): its layers, each
+        with its diff_id, and its history, read from the image's config."""
         entry = await self.platform_manifest(repository, reference, platform)
         what = f"manifest {entry.digest}"
         manifest = _json(await self._get(repository, f"manifests/{entry.digest}", what), what)
@@ -320,24 +330,28 @@ class RegistryClient:
             what = f"config of {reference}"
             config = _json(await self._get(repository, f"blobs/{config_digest}", what), what)
             diff_ids = config["rootfs"]["diff_ids"]
-            found = [
+            found = tuple(
                 SourceLayer(repository, diff_id, layer["mediaType"], layer["digest"], layer["size"])
                 for diff_id, layer in zip(diff_ids, layers, strict=True)
-            ]
+            )
+            history = tuple(dict(entry) for entry in config.get("history") or ())
         except (KeyError, TypeError, ValueError) as error:
             raise RegistryError(
                 f"the image {repository}@{entry.digest} has no usable layer list: {error}"
             ) from None
-        return found
+        return SourceImage(found, history)
 
     async def get_blob(self, repository: Repository, digest: str, path: Path) -> None:
-        """The blob's bytes written to path, once checked against its digest."""
+        """The blob's bytes written to path (whole or not at all), once checked against its
+        digest."""
         what = f"blob {digest}"
         content = (await self._get(repository, f"blobs/{digest}", what)).content
         if digest_of(content) != digest:
             raise RegistryError(f"{repository} sent other bytes for the blob {digest}")
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as partial:
+            partial.write(content)
+        Path(partial.name).replace(path)
 
     async def tag_digest(self, repository: Repository, tag: str) -> str | None:
         """The digest of the manifest repository:tag holds; None when there is no such tag."""

@@ -16,7 +16,7 @@ import dagger
 from dagger import Doc, field, object_type
 
 from ci.core.base_tags import BASE_IMAGE, OVS_IMAGE
-from ci.core.catalog import FLOW_AGGREGATOR_BASE, IMAGE_NAMES, RELEASED
+from ci.core.catalog import FLOW_AGGREGATOR_BASE, IMAGE_NAMES, RELEASED, made_on_by_image
 from ci.core.gate import GateTestsError, check_test_pattern
 from ci.core.platforms import Platform
 from ci.core.references import (
@@ -99,10 +99,10 @@ class Checked:
     unchanged: dict[str, str]
 
 
-def made_on(built: Mapping[Platform, Images]) -> dict[Platform, list[str]]:
-    """By platform, the images its released images were made on (their layers are kept,
-    not rewritten)."""
-    return {target: list(images.made_on) for target, images in built.items()}
+def made_on(built: Mapping[Platform, Images]) -> dict[Platform, dict[str, str]]:
+    """By platform and released image, the image it was made on (its layers are kept, not
+    rewritten)."""
+    return {target: made_on_by_image(images.made_on) for target, images in built.items()}
 
 
 @dataclass(frozen=True)

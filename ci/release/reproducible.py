@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -27,10 +27,11 @@ from ci.core.references import Repository, image_reference
 from ci.core.reproducible import (
     OCI_MANIFEST,
     Blob,
+    MadeOn,
     OciLayout,
     ReproducibleError,
     ReproducibleImage,
-    kept_layers,
+    remade,
     reproducible,
 )
 from ci.core.say import Say
@@ -41,9 +42,9 @@ from ci.release.registry import Descriptor, RegistryClient, RegistryError, Sourc
 AT_ONCE = 3
 
 
-def source_repositories(made_on: Mapping[Platform, Sequence[str]]) -> list[Repository]:
+def source_repositories(made_on: Mapping[Platform, Mapping[str, str]]) -> list[Repository]:
     """The repositories of the images the released images were made on."""
-    found = {image_reference(ref)[0] for refs in made_on.values() for ref in refs}
+    found = {image_reference(ref)[0] for refs in made_on.values() for ref in refs.values()}
     return sorted(found, key=str)
 
 
@@ -51,17 +52,18 @@ def source_repositories(made_on: Mapping[Platform, Sequence[str]]) -> list[Repos
 class ReproduciblePush:
     """Makes and pushes reproducible images in workdir (a folder of this process's).
 
-    made_on: by platform, the references of the images the platform's images were made on
-    (the distribution image, the bases when pulled); their layers are kept as those
-    registries hold them and mounted from there."""
+    made_on: by platform and released image (a field of Images), the reference of the image
+    it was made on (ci.core.catalog.made_on_by_image); its layers are kept as that registry
+    holds them and mounted from there."""
 
     clients: Mapping[str, RegistryClient]
     workdir: Path
     epoch: int
-    made_on: Mapping[Platform, Sequence[str]]
+    made_on: Mapping[Platform, Mapping[str, str]]
     say: Say
-    _held: dict[Platform, dict[str, SourceLayer]] = field(default_factory=dict)
+    _sources: dict[tuple[str, Platform], MadeOn] = field(default_factory=dict)
     _origins: dict[str, SourceLayer] = field(default_factory=dict)
+    _remade: dict[Platform, int] = field(default_factory=dict)
     _made: int = 0
 
     @property
@@ -69,53 +71,63 @@ class ReproduciblePush:
         return source_repositories(self.made_on)
 
     async def image(
-        self, container: dagger.Container, platform: Platform, label: str
+        self, container: dagger.Container, platform: Platform, name: str
     ) -> ReproducibleImage:
-        """The container's image, reproducible (label names it in errors and folders)."""
+        """The container's image (the released image name, a field of Images), reproducible."""
+        label = f"{platform}-{name}"
         self._made += 1
         folder = self.workdir / f"{self._made}-{label.replace('/', '-')}"
         folder.mkdir(parents=True)
         tarball = folder / "image.tar"
         gzip = dagger.ImageLayerCompression.Gzip
         await container.as_tarball(forced_compression=gzip).export(str(tarball))
+        made_on = await self.source(platform, self.made_on[platform][name])
         try:
             layout = await anyio.to_thread.run_sync(OciLayout.unpack, tarball, folder / "layout")
             tarball.unlink()
-            kept = kept_layers(layout, await self.held(platform))
+            positions = remade(layout, made_on)
+            for position in positions:
+                await self._fetch(made_on.layers[position])
+            self._remade[platform] = self._remade.get(platform, 0) + len(positions)
             return await anyio.to_thread.run_sync(
-                reproducible, layout, self.epoch, kept, folder / "blobs"
+                reproducible, layout, self.epoch, made_on, folder / "blobs"
             )
         except ReproducibleError as error:
             raise PublishError(f"the {label} image: {error}") from None
 
-    async def held(self, platform: Platform) -> dict[str, Blob]:
-        """The layers of the images the platform's images were made on, by diff_id, as
-        their registries hold them (read once per platform); the path of one is where its
-        bytes are written if a push must fetch them."""
-        if platform not in self._held:
-            layers: dict[str, SourceLayer] = {}
-            for reference in self.made_on.get(platform, ()):
-                repository, name = image_reference(reference)
-                try:
-                    found = await self.clients[repository.registry].image_layers(
-                        repository, name, platform
+    async def source(self, platform: Platform, reference: str) -> MadeOn:
+        """The platform's image at reference as its registry holds it (read once); each
+        layer's path is where its bytes are written if this process must fetch them."""
+        key = (reference, platform)
+        if key not in self._sources:
+            repository, name = image_reference(reference)
+            try:
+                found = await self.clients[repository.registry].source_image(
+                    repository, name, platform
+                )
+            except RegistryError as error:
+                raise PublishError(
+                    f"cannot read the layers of {reference}, which the {platform} images "
+                    f"were made on: {error}"
+                ) from None
+            folder = self.workdir / "made-on"
+            for layer in found.layers:
+                self._origins.setdefault(layer.digest, layer)
+            self._sources[key] = MadeOn(
+                reference,
+                tuple(
+                    Blob(
+                        layer.media_type,
+                        layer.digest,
+                        layer.size,
+                        folder / layer.digest.replace(":", "-"),
                     )
-                except RegistryError as error:
-                    raise PublishError(
-                        f"cannot read the layers of {reference}, which the {platform} images "
-                        f"were made on: {error}"
-                    ) from None
-                for layer in found:
-                    layers.setdefault(layer.diff_id, layer)
-                    self._origins.setdefault(layer.digest, layer)
-            self._held[platform] = layers
-        folder = self.workdir / "made-on"
-        return {
-            diff_id: Blob(
-                layer.media_type, layer.digest, layer.size, folder / layer.digest.replace(":", "-")
+                    for layer in found.layers
+                ),
+                tuple(layer.diff_id for layer in found.layers),
+                found.history,
             )
-            for diff_id, layer in self._held[platform].items()
-        }
+        return self._sources[key]
 
     async def images(
         self, containers: Mapping[tuple[Platform, str], dagger.Container]
@@ -131,7 +143,7 @@ class ReproduciblePush:
         async def one(key: tuple[Platform, str], container: dagger.Container) -> None:
             async with limit:
                 started.setdefault(key[0], time.monotonic())
-                made[key] = await self.image(container, key[0], f"{key[0]}-{key[1]}")
+                made[key] = await self.image(container, *key)
                 finished[key[0]] = time.monotonic()
 
         with sole_error_unwrapped():
@@ -142,10 +154,12 @@ class ReproduciblePush:
             mine = [image for key, image in made.items() if key[0] == platform]
             kept = sum(layer.digest in self._origins for image in mine for layer in image.layers)
             total = sum(len(image.layers) for image in mine)
+            remade_here = self._remade.get(platform, 0)
             self.say(
                 f"reproducible: {platform}: {len(mine)} images, {total - kept} layers rewritten "
-                f"at {self.epoch} (the commit's time), {kept} kept from the registry, in "
-                f"{finished[platform] - started[platform]:.1f} s"
+                f"at {self.epoch} (the commit's time), {kept} kept from the registry"
+                + (f" ({remade_here} re-made by the engine, same files)" if remade_here else "")
+                + f", in {finished[platform] - started[platform]:.1f} s"
             )
         return made
 

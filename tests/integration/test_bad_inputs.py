@@ -196,7 +196,12 @@ ROWS = [
 ELSEWHERE = {
     "a read-only token": "test_registry_auth.py",
     "a disk that fills up during a push": "test_bad_inputs.py",
-    "the engine dies mid-build or mid-publish": "test_engine_loss.py",
+    "the engine dies mid-build, or mid-publish before its images are handed over (exported)": (
+        "test_engine_loss.py"
+    ),
+    "the engine dies while a publish pushes (its images exported: the pushes are this process's)": (
+        "test_engine_loss.py"
+    ),
     "an --engine that is unreachable, of another platform, or dies mid-build": "test_engines.py",
 }
 

@@ -85,11 +85,13 @@ async def test_a_layer_made_on_is_fetched_for_a_registry_that_cannot_mount_it(
         )
         await clients[source.registry].put_manifest(source, "v1", base_manifest, OCI_MANIFEST)
 
+        made_on = source.tagged("v1")
         pusher = ReproduciblePush(
-            clients, tmp_path / "work", 0, {ARM64: [source.tagged("v1")]}, lambda line: None
+            clients, tmp_path / "work", 0, {ARM64: {"agent": made_on}}, lambda line: None
         )
-        held = await pusher.held(ARM64)
-        kept = held[digest_of(tar)]
+        base = await pusher.source(ARM64, made_on)
+        assert base.diff_ids == (digest_of(tar),)
+        kept = base.layers[0]
         assert kept.digest == layer_blob.digest and not kept.path.exists()
         agent = ReproducibleImage(base_manifest, config_blob, (kept,))
         pushed = await pusher.push(agent, target, "v1")

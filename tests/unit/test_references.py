@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ci.core.catalog import RELEASED, made_on_by_image
 from ci.core.platforms import parse_platform
 from ci.core.references import (
     ImageReferenceError,
@@ -103,3 +104,19 @@ def test_an_image_reference_names_its_repository_and_image(
     reference: str, expected: tuple[Repository, str]
 ) -> None:
     assert image_reference(reference) == expected
+
+
+DISTRO = "registry.test/library/ubuntu@sha256:" + "d" * 64
+
+
+def test_released_images_are_made_on_the_pulled_bases_or_the_distribution_image() -> None:
+    pulled = [
+        f"registry.test/bases/{name}:tag-{name}"
+        for name in ("antrea-openvswitch", "antrea-base", "flow-aggregator-base")
+    ]
+    assert made_on_by_image([DISTRO, *pulled]) == {
+        "agent": "registry.test/bases/antrea-base:tag-antrea-base",
+        "controller": DISTRO,
+        "flow_aggregator": "registry.test/bases/flow-aggregator-base:tag-flow-aggregator-base",
+    }
+    assert made_on_by_image([DISTRO]) == dict.fromkeys(RELEASED, DISTRO)

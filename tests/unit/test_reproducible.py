@@ -16,10 +16,10 @@ import pytest
 from ci.core.reproducible import (
     GZIP_LAYER,
     Blob,
+    MadeOn,
     OciLayout,
     ReproducibleError,
     created_stamp,
-    kept_layers,
     reproducible,
 )
 
@@ -31,9 +31,16 @@ def sha256(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def layer(built: int, atime: bool = False, gzip_time: int = 0) -> bytes:
+def layer(
+    built: int,
+    atime: bool = False,
+    gzip_time: int = 0,
+    agent: bytes = b"\x7fELF agent",
+    reverse: bool = False,
+) -> bytes:
     """A layer of a directory, a file, a symlink, a hard link, a whiteout and a file with a
-    capability, made at built (atime: with PAX atime and ctime records, as some writers do)."""
+    capability, made at built (atime: with PAX atime and ctime records, as some writers do;
+    reverse: the entries that can be, in another order)."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
 
@@ -47,19 +54,23 @@ def layer(built: int, atime: bool = False, gzip_time: int = 0) -> bytes:
         directory = tarfile.TarInfo("usr/local/bin")
         directory.type, directory.mode = tarfile.DIRTYPE, 0o755
         add(directory)
-        agent = tarfile.TarInfo("usr/local/bin/antrea-agent")
-        agent.mode, agent.uid, agent.gid = 0o750, 0, 1000
-        add(agent, b"\x7fELF agent")
+        binary = tarfile.TarInfo("usr/local/bin/antrea-agent")
+        binary.mode, binary.uid, binary.gid = 0o750, 0, 1000
+        add(binary, agent)
         link = tarfile.TarInfo("usr/local/bin/agent")
         link.type, link.linkname = tarfile.SYMTYPE, "antrea-agent"
-        add(link)
         hard = tarfile.TarInfo("usr/local/bin/agent-hard")
         hard.type, hard.linkname = tarfile.LNKTYPE, "usr/local/bin/antrea-agent"
-        add(hard)
-        add(tarfile.TarInfo("etc/.wh.removed"))
         capable = tarfile.TarInfo("usr/sbin/ping")
         capable.pax_headers = {"SCHILY.xattr.security.capability": "cap"}
-        add(capable, b"ping")
+        rest = [
+            (link, b""),
+            (hard, b""),
+            (tarfile.TarInfo("etc/.wh.removed"), b""),
+            (capable, b"ping"),
+        ]
+        for info, content in reversed(rest) if reverse else rest:
+            add(info, content)
     out = io.BytesIO()
     with gzip.GzipFile(fileobj=out, mode="wb", mtime=gzip_time) as packed:
         packed.write(raw.getvalue())
@@ -74,9 +85,11 @@ def diff_id(data: bytes) -> str:
         return sha256(data)
 
 
-def layout(path: Path, layers: list[bytes], created: str, kept_base: bytes) -> Path:
+def layout(
+    path: Path, layers: list[bytes], created: str, kept_base: bytes, first_step: str = "step 0"
+) -> Path:
     """An OCI tarball of one image: kept_base, then the layers, and a config whose times
-    are created."""
+    are created and whose history names kept_base's layer first_step."""
     blobs = {sha256(data): data for data in (kept_base, *layers)}
     diff_ids = [diff_id(data) for data in (kept_base, *layers)]
     config: dict[str, Any] = {
@@ -84,7 +97,11 @@ def layout(path: Path, layers: list[bytes], created: str, kept_base: bytes) -> P
         "os": "linux",
         "created": created,
         "config": {"Entrypoint": ["/bin/sh"], "Labels": {"a": "b"}},
-        "history": [{"created": created, "created_by": f"step {n}"} for n in range(3)],
+        "history": [
+            {"created": created, "created_by": first_step},
+            {"created": created, "created_by": "ENV", "empty_layer": True},
+            *({"created": created, "created_by": f"step {n}"} for n in (1, 2)),
+        ],
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
     }
     config_bytes = json.dumps(config).encode()
@@ -119,27 +136,40 @@ def layout(path: Path, layers: list[bytes], created: str, kept_base: bytes) -> P
 BASE = layer(EPOCH + 10**6, gzip_time=7)
 # The same files as BASE compressed anew (what an engine that lost the pulled blob exports).
 BASE_RECOMPRESSED = gzip.compress(gzip.decompress(BASE), compresslevel=1, mtime=9)
+# The same files as BASE in another tar: other order and times, atime and ctime records
+# (what an engine that re-made the layer from its snapshot exports).
+BASE_REMADE = layer(EPOCH + 10**7, atime=True, reverse=True)
+MADE_ON = "registry.test/base@sha256:" + "b" * 64
 
 
-def held(tmp_path: Path) -> dict[str, Blob]:
-    """What the registry the image was made on holds: BASE, by its diff_id."""
+def made_on(tmp_path: Path, history: tuple[dict[str, Any], ...] = ()) -> MadeOn:
+    """The image the layouts were made on, as the registry holds it: BASE."""
     path = tmp_path / "registry-base"
     path.write_bytes(BASE)
-    return {diff_id(BASE): Blob(GZIP_LAYER, sha256(BASE), len(BASE), path)}
+    blob = Blob(GZIP_LAYER, sha256(BASE), len(BASE), path)
+    return MadeOn(MADE_ON, (blob,), (diff_id(BASE),), history)
 
 
 def made(
-    tmp_path: Path, name: str, built: int, base: bytes = BASE, **kind: Any
+    tmp_path: Path,
+    name: str,
+    built: int,
+    base: bytes = BASE,
+    first_step: str = "step 0",
+    history: tuple[dict[str, Any], ...] = (),
+    **kind: Any,
 ) -> tuple[OciLayout, Any]:
     tarball = layout(
         tmp_path / f"{name}.tar",
         [layer(built, **kind), layer(built + 3, **kind)],
         created_stamp(built),
         base,
+        first_step,
     )
     unpacked = OciLayout.unpack(tarball, tmp_path / name)
-    kept = kept_layers(unpacked, held(tmp_path))
-    return unpacked, reproducible(unpacked, EPOCH, kept, tmp_path / f"{name}-out")
+    return unpacked, reproducible(
+        unpacked, EPOCH, made_on(tmp_path, history), tmp_path / f"{name}-out"
+    )
 
 
 def members(blob: Path) -> list[tarfile.TarInfo]:
@@ -169,8 +199,35 @@ def test_a_layer_made_on_but_compressed_anew_is_the_registrys_blob(tmp_path: Pat
     assert sha256(BASE_RECOMPRESSED) != sha256(BASE)
     _, first = made(tmp_path, "first", BUILT)
     _, anew = made(tmp_path, "anew", BUILT + 5000, base=BASE_RECOMPRESSED)
-    assert anew.layers[0] == held(tmp_path)[diff_id(BASE)]
+    assert anew.layers[0] == made_on(tmp_path).layers[0]
     assert anew.manifest == first.manifest
+
+
+def test_a_layer_made_on_but_remade_as_another_tar_is_the_registrys_blob(tmp_path: Path) -> None:
+    assert diff_id(BASE_REMADE) != diff_id(BASE)
+    _, first = made(tmp_path, "first", BUILT)
+    _, remade = made(
+        tmp_path, "remade", BUILT + 5000, base=BASE_REMADE, first_step="rehydrated snapshot"
+    )
+    assert remade.layers[0] == made_on(tmp_path).layers[0]
+    assert remade.manifest == first.manifest
+
+
+def test_a_layer_made_on_but_holding_other_files_is_refused(tmp_path: Path) -> None:
+    other = layer(EPOCH + 10**6, gzip_time=7, agent=b"\x7fELF other agent")
+    with pytest.raises(
+        ReproducibleError, match=f"its layer 1 holds other files than layer 1 of {MADE_ON}"
+    ):
+        made(tmp_path, "other", BUILT, base=other)
+
+
+def test_an_image_with_fewer_layers_than_it_was_made_on_is_refused(tmp_path: Path) -> None:
+    tarball = layout(tmp_path / "short.tar", [], created_stamp(BUILT), BASE)
+    unpacked = OciLayout.unpack(tarball, tmp_path / "short")
+    base = made_on(tmp_path)
+    deeper = MadeOn(MADE_ON, base.layers * 2, base.diff_ids * 2)
+    with pytest.raises(ReproducibleError, match=f"it has 1 layers, fewer than the 2 of {MADE_ON}"):
+        reproducible(unpacked, EPOCH, deeper, tmp_path / "out")
 
 
 def test_a_rewritten_layer_keeps_every_entry_but_its_times(tmp_path: Path) -> None:
@@ -207,7 +264,12 @@ def test_the_config_records_the_source_date_and_the_new_layers(tmp_path: Path) -
     config = json.loads(image.config.path.read_bytes())
     assert config["created"] == "2026-01-01T00:00:00Z"
     assert {entry["created"] for entry in config["history"]} == {"2026-01-01T00:00:00Z"}
-    assert [entry["created_by"] for entry in config["history"]] == ["step 0", "step 1", "step 2"]
+    assert [entry["created_by"] for entry in config["history"]] == [
+        f"layer {sha256(BASE)}",
+        "ENV",
+        "step 1",
+        "step 2",
+    ]
     assert config["config"] == {"Entrypoint": ["/bin/sh"], "Labels": {"a": "b"}}
     for layer, diff_id in zip(image.layers, config["rootfs"]["diff_ids"], strict=True):
         assert sha256(gzip.decompress(layer.path.read_bytes())) == diff_id
@@ -220,12 +282,27 @@ def test_the_config_records_the_source_date_and_the_new_layers(tmp_path: Path) -
     assert [layer["digest"] for layer in manifest["layers"]] == [b.digest for b in image.layers]
 
 
+def test_the_history_of_the_layers_made_on_is_the_made_on_images(tmp_path: Path) -> None:
+    history = (
+        {"created": "2025-01-01T00:00:00Z", "created_by": "base step"},
+        {"created": "2025-01-01T00:00:00Z", "created_by": "base ENV", "empty_layer": True},
+    )
+    _, image = made(tmp_path, "image", BUILT, history=history)
+    config = json.loads(image.config.path.read_bytes())
+    assert [entry["created_by"] for entry in config["history"]] == [
+        "base step",
+        "ENV",
+        "step 1",
+        "step 2",
+    ]
+
+
 def test_a_corrupt_layer_is_named(tmp_path: Path) -> None:
     broken = layer(BUILT)[:-40] + b"\0" * 40
     tarball = layout(tmp_path / "broken.tar", [broken], created_stamp(BUILT), BASE)
     unpacked = OciLayout.unpack(tarball, tmp_path / "broken")
     with pytest.raises(ReproducibleError, match=f"layer {sha256(broken)} cannot be read"):
-        reproducible(unpacked, EPOCH, kept_layers(unpacked, held(tmp_path)), tmp_path / "out")
+        reproducible(unpacked, EPOCH, made_on(tmp_path), tmp_path / "out")
 
 
 def test_a_tarball_that_is_not_a_layout_is_named(tmp_path: Path) -> None:
