@@ -52,6 +52,8 @@ def made_on_by_image(made_on: Sequence[str]) -> dict[str, str]:
     pulled) each released image was made on: the agent on the base image and the
     flow-aggregator on its base when pulled, else (and the controller) on the distribution
     image, whose layers come first in every one of them."""
+    if not made_on:
+        raise ValueError("made_on names no image: the distribution image comes first")
     distro, *pulled = made_on
     by_name = {
         image_reference(reference)[0].path.rsplit("/", 1)[-1]: reference for reference in pulled

@@ -19,10 +19,10 @@ import gzip
 import hashlib
 import io
 import json
+import posixpath
 import shutil
 import tarfile
 import zlib
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,12 +42,14 @@ UNCOMPRESSED_LAYERS = (
 GZIP_LEVEL = 6
 # PAX records that carry times other than the clamped mtime.
 DROPPED_RECORDS = frozenset({"atime", "ctime", "mtime"})
-# PAX records that carry what TarInfo holds already (compared as the entry's fields).
-_PATH_RECORDS = frozenset({"path", "linkpath", "size", "uid", "gid", "uname", "gname"})
 
 
 class ReproducibleError(ValueError):
     """An image tarball that cannot be made reproducible (its layout or a layer's format)."""
+
+
+class NotAsMadeOnError(ReproducibleError):
+    """An image whose first layers cannot stand for those of the image it was made on."""
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,7 @@ def created_stamp(epoch: int) -> str:
 @dataclass(frozen=True)
 class MadeOn:
     """The image another image was made on, as its registry holds it: its layers, first to
-    last, with their diff_ids, and its config's history."""
+    last, with their diff_ids, and its config's history (never hashed: it holds dicts)."""
 
     reference: str
     layers: tuple[Blob, ...]
@@ -164,12 +166,12 @@ class MadeOn:
     history: tuple[dict[str, Any], ...] = ()
 
     def layer_history(self) -> list[dict[str, Any]]:
-        """The history entries of its layers: its own up to its last layer's when they name
-        each layer once, else one per layer naming the layer's blob (the seed images have
-        no history)."""
-        split = _split_history(list(self.history), len(self.layers))
-        if split is not None and _layer_entries(self.history) == len(self.layers):
+        """The history entries of its layers: its own when they name each layer once, else
+        one per layer naming the layer's blob (the seed images have no history)."""
+        split = _split_history(list(self.history), len(self.layers), len(self.layers))
+        if split is not None:
             return [dict(entry) for entry in split[0]]
+        # "created" is there to be set to the source's date, as every entry's is.
         return [{"created": "", "created_by": f"layer {layer.digest}"} for layer in self.layers]
 
 
@@ -179,8 +181,8 @@ def remade(layout: OciLayout, made_on: MadeOn) -> list[int]:
     diff_ids = layout.diff_ids
     if len(diff_ids) < len(made_on.layers):
         raise ReproducibleError(
-            f"it has {len(diff_ids)} layers, fewer than the {len(made_on.layers)} of "
-            f"{made_on.reference}, which it was made on"
+            f"it has fewer layers ({len(diff_ids)}) than {made_on.reference} "
+            f"({len(made_on.layers)}), which it was made on"
         )
     return [
         position
@@ -189,81 +191,109 @@ def remade(layout: OciLayout, made_on: MadeOn) -> list[int]:
     ]
 
 
-def same_files(ours: Blob, theirs: Blob) -> bool:
-    """Whether two layers hold the same entries (name, type, mode, owner, size, link,
-    extended attributes, content) whatever their order, times and compression."""
-    return _entries(ours) == _entries(theirs)
+def first_difference(ours: Blob, theirs: Blob) -> str:
+    """The first path (in name order) where two layers' entries differ, with what differs
+    ("" when they hold the same entries whatever their order, times and compression).
+    An entry is its type, permission bits, numeric owner, size, link target, device,
+    extended attributes and content; a hard link counts as a file with its target's
+    content, so either name may be the one a tar stores."""
+    mine, other = _entries(ours), _entries(theirs)
+    for path in sorted(mine.keys() | other.keys()):
+        if path not in other:
+            return f"{path} only in {ours.digest}"
+        if path not in mine:
+            return f"{path} only in {theirs.digest}"
+        if mine[path] != other[path]:
+            fields = [n for n, a, b in zip(_FIELDS, mine[path], other[path], strict=True) if a != b]
+            return f"{path}: other {', '.join(fields)}"
+    return ""
+
+
+# What _entries records of an entry, in order.
+_FIELDS = ("type", "mode", "uid", "gid", "size", "link", "device", "attributes", "content")
 
 
 def _entries(layer: Blob) -> dict[str, tuple[Any, ...]]:
+    """The layer's entries by path (the last of a path, as extracting it leaves it)."""
     if layer.media_type not in (*GZIP_LAYERS, *UNCOMPRESSED_LAYERS):
         raise ReproducibleError(f"layer {layer.digest} is {layer.media_type}, not a (gzip) tar")
-    found = {}
+    found: dict[str, tuple[Any, ...]] = {}
     try:
         with layer.path.open("rb") as raw:
             source = gzip.GzipFile(fileobj=raw) if layer.media_type in GZIP_LAYERS else raw
             with tarfile.open(fileobj=source, mode="r|") as reading:
                 for entry in reading:
-                    xattrs = sorted(
-                        (key, value)
-                        for key, value in entry.pax_headers.items()
-                        if key not in DROPPED_RECORDS and key not in _PATH_RECORDS
+                    path = _path(entry.name)
+                    if not path:
+                        continue
+                    attributes = tuple(
+                        sorted(
+                            (key, value)
+                            for key, value in entry.pax_headers.items()
+                            if key.startswith("SCHILY.xattr.")
+                        )
                     )
-                    found[entry.name.removeprefix("./").rstrip("/")] = (
-                        tarfile.REGTYPE if entry.isreg() else entry.type,
-                        entry.mode,
+                    kind, size, link, content = entry.type, entry.size, entry.linkname, ""
+                    if entry.isreg():
+                        kind, content = tarfile.REGTYPE, _content_digest(reading, entry)
+                    elif entry.islnk() and _path(link) in found:
+                        target = found[_path(link)]
+                        kind, size, link, content = tarfile.REGTYPE, target[4], "", target[8]
+                    found[path] = (
+                        kind,
+                        entry.mode & 0o7777,
                         entry.uid,
                         entry.gid,
-                        entry.size,
-                        entry.linkname,
-                        entry.devmajor,
-                        entry.devminor,
-                        tuple(xattrs),
-                        _content_digest(reading, entry),
+                        size,
+                        link,
+                        (entry.devmajor, entry.devminor) if entry.ischr() or entry.isblk() else (),
+                        attributes,
+                        content,
                     )
     except (OSError, EOFError, zlib.error, tarfile.TarError) as error:
         raise ReproducibleError(f"layer {layer.digest} cannot be read: {error}") from None
     return found
 
 
+def _path(name: str) -> str:
+    """A tar entry's name as a path below the root ("" for the root itself)."""
+    return posixpath.normpath("/" + name).lstrip("/")
+
+
 def _content_digest(reading: tarfile.TarFile, entry: tarfile.TarInfo) -> str:
-    """The sha256 of a regular file's content; empty for other entries."""
-    content = reading.extractfile(entry) if entry.isreg() else None
-    if content is None:
-        return ""
+    """The sha256 of a regular file's content."""
+    content = reading.extractfile(entry)
     digest = hashlib.sha256()
-    while chunk := content.read(1 << 20):
+    while content is not None and (chunk := content.read(1 << 20)):
         digest.update(chunk)
     return digest.hexdigest()
 
 
-def _layer_entries(history: Sequence[Mapping[str, Any]]) -> int:
-    """How many layers a config's history names (its entries not marked empty_layer)."""
-    return sum(1 for entry in history if not entry.get("empty_layer"))
-
-
 def _split_history(
-    history: list[dict[str, Any]], layers: int
+    history: list[dict[str, Any]], first: int, layers: int
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
-    """The history entries up to that of the given number of first layers, and the rest;
-    None when fewer layers are named."""
+    """The history entries up to that of the first layers, and the rest; None unless the
+    history names (by entries not marked empty_layer) exactly that many layers."""
+    if sum(1 for entry in history if not entry.get("empty_layer")) != layers:
+        return None
     named = 0
     for position, entry in enumerate(history):
-        if named == layers:
+        if named == first:
             return history[:position], history[position:]
         if not entry.get("empty_layer"):
             named += 1
-    return (history, []) if named == layers else None
+    return history, []
 
 
 def reproducible(
     layout: OciLayout, epoch: int, made_on: MadeOn, workdir: Path
 ) -> ReproducibleImage:
-    """The layout's image with its first layers as made_on's blobs (made_on's bytes where
-    the layout's differ: the same files, or ReproducibleError), every other one rewritten
-    (clamp_layer), the history of the first layers made_on's (when the layout's history
-    names each layer once) and the config's times set to epoch; new blobs are written under
-    workdir."""
+    """The layout's image with its first layers as made_on's blobs, every other one
+    rewritten (clamp_layer), the history of the first layers made_on's and the config's
+    times set to epoch; new blobs are written under workdir. A first layer the layout holds
+    as another tar (remade) is replaced once its files are found the same as made_on's,
+    whose bytes must then be at their blob's path; NotAsMadeOnError when they differ, or
+    when such a layer's history entry cannot be told from the others'."""
     workdir.mkdir(parents=True, exist_ok=True)
     remade_here = set(remade(layout, made_on))
     diff_ids = layout.diff_ids
@@ -272,10 +302,11 @@ def reproducible(
         ours = layout.layer_blob(descriptor)
         if position < len(made_on.layers):
             theirs = made_on.layers[position]
-            if position in remade_here and not same_files(ours, theirs):
-                raise ReproducibleError(
+            difference = first_difference(ours, theirs) if position in remade_here else ""
+            if difference:
+                raise NotAsMadeOnError(
                     f"its layer {position + 1} holds other files than layer {position + 1} "
-                    f"of {made_on.reference}, which it was made on"
+                    f"of {made_on.reference}, which it was made on ({difference})"
                 )
             layers.append(ours if ours.digest == theirs.digest else theirs)
             diff_ids[position] = made_on.diff_ids[position]
@@ -283,10 +314,14 @@ def reproducible(
         layer, diff_ids[position] = clamp_layer(ours, epoch, workdir)
         layers.append(layer)
     config = dict(layout.config)
-    history = list(config.get("history", []))
-    split = _split_history(history, len(made_on.layers))
-    if split is not None and _layer_entries(history) == len(layers):
+    split = _split_history(list(config.get("history", [])), len(made_on.layers), len(layers))
+    if split is not None:
         config["history"] = [*made_on.layer_history(), *split[1]]
+    elif remade_here:
+        raise NotAsMadeOnError(
+            "its history does not name each layer once: the entries of its layers made on "
+            f"{made_on.reference} cannot be replaced"
+        )
     config_blob = _written(workdir, OCI_CONFIG, normalized_config(config, diff_ids, epoch))
     manifest = {
         "schemaVersion": 2,

@@ -98,7 +98,8 @@ class Images:
     made_on: Annotated[
         list[str],
         Doc(
-            "The images these were made on: the distribution image by digest, the bases when pulled"
+            "The images these were made on, by digest: the distribution image first, then the"
+            " bases when pulled"
         ),
     ] = dagger_field()
     versions: Annotated[
@@ -142,7 +143,8 @@ class PlatformPlan:
 @dataclass(frozen=True)
 class Bases:
     """What a platform's images are made on: the OVS and base images, the flow-aggregator's
-    base; where they were pulled from ("" when built here) and their references there."""
+    base; where they were pulled from ("" when built here) and their references there, by
+    digest."""
 
     ovs: dagger.Container
     base: dagger.Container
@@ -411,8 +413,10 @@ class ImageBuilder:
             pulled = [await self._reused(plan.target, *reference) for reference in references]
             if all(pulled):
                 ovs_image, base_image, flow_aggregator = (p for p in pulled if p)
-                tagged = tuple(repository.tagged(tag) for repository, tag in references)
-                return Bases(ovs_image, base_image, flow_aggregator, str(namespace), tagged)
+                # By digest: a base pushed again under its tag later is not what these were
+                # made on.
+                pinned = tuple([await image.image_ref() for image in pulled if image])
+                return Bases(ovs_image, base_image, flow_aggregator, str(namespace), pinned)
         ovs_image = await self.ovs_built(plan)
         return Bases(
             ovs_image,

@@ -350,7 +350,11 @@ class RegistryClient:
             raise RegistryError(f"{repository} sent other bytes for the blob {digest}")
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as partial:
-            partial.write(content)
+            try:
+                partial.write(content)
+            except BaseException:
+                Path(partial.name).unlink(missing_ok=True)
+                raise
         Path(partial.name).replace(path)
 
     async def tag_digest(self, repository: Repository, tag: str) -> str | None:

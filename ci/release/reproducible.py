@@ -28,6 +28,7 @@ from ci.core.reproducible import (
     OCI_MANIFEST,
     Blob,
     MadeOn,
+    NotAsMadeOnError,
     OciLayout,
     ReproducibleError,
     ReproducibleImage,
@@ -65,6 +66,9 @@ class ReproduciblePush:
     _origins: dict[str, SourceLayer] = field(default_factory=dict)
     _remade: dict[Platform, int] = field(default_factory=dict)
     _made: int = 0
+    # One reader of the registries at a time: images of a platform share what they were
+    # made on, read (or fetched) once.
+    _reading: anyio.Lock = field(default_factory=anyio.Lock)
 
     @property
     def sources(self) -> list[Repository]:
@@ -75,13 +79,16 @@ class ReproduciblePush:
     ) -> ReproducibleImage:
         """The container's image (the released image name, a field of Images), reproducible."""
         label = f"{platform}-{name}"
+        reference = self.made_on.get(platform, {}).get(name)
+        if reference is None:
+            raise PublishError(f"the {label} image: what it was made on is not known")
+        made_on = await self.source(platform, reference)
         self._made += 1
         folder = self.workdir / f"{self._made}-{label.replace('/', '-')}"
         folder.mkdir(parents=True)
         tarball = folder / "image.tar"
         gzip = dagger.ImageLayerCompression.Gzip
         await container.as_tarball(forced_compression=gzip).export(str(tarball))
-        made_on = await self.source(platform, self.made_on[platform][name])
         try:
             layout = await anyio.to_thread.run_sync(OciLayout.unpack, tarball, folder / "layout")
             tarball.unlink()
@@ -89,9 +96,19 @@ class ReproduciblePush:
             for position in positions:
                 await self._fetch(made_on.layers[position])
             self._remade[platform] = self._remade.get(platform, 0) + len(positions)
-            return await anyio.to_thread.run_sync(
-                reproducible, layout, self.epoch, made_on, folder / "blobs"
-            )
+            try:
+                return await anyio.to_thread.run_sync(
+                    reproducible, layout, self.epoch, made_on, folder / "blobs"
+                )
+            except NotAsMadeOnError as error:
+                self.say(
+                    f"warning: the {label} image: {error}: every layer rewritten, so its "
+                    "digest is this engine's"
+                )
+                alone = MadeOn(made_on.reference, (), ())
+                return await anyio.to_thread.run_sync(
+                    reproducible, layout, self.epoch, alone, folder / "blobs-alone"
+                )
         except ReproducibleError as error:
             raise PublishError(f"the {label} image: {error}") from None
 
@@ -99,35 +116,37 @@ class ReproduciblePush:
         """The platform's image at reference as its registry holds it (read once); each
         layer's path is where its bytes are written if this process must fetch them."""
         key = (reference, platform)
-        if key not in self._sources:
-            repository, name = image_reference(reference)
-            try:
-                found = await self.clients[repository.registry].source_image(
-                    repository, name, platform
-                )
-            except RegistryError as error:
-                raise PublishError(
-                    f"cannot read the layers of {reference}, which the {platform} images "
-                    f"were made on: {error}"
-                ) from None
-            folder = self.workdir / "made-on"
-            for layer in found.layers:
-                self._origins.setdefault(layer.digest, layer)
-            self._sources[key] = MadeOn(
-                reference,
-                tuple(
-                    Blob(
-                        layer.media_type,
-                        layer.digest,
-                        layer.size,
-                        folder / layer.digest.replace(":", "-"),
-                    )
-                    for layer in found.layers
-                ),
-                tuple(layer.diff_id for layer in found.layers),
-                found.history,
-            )
+        async with self._reading:
+            if key not in self._sources:
+                self._sources[key] = await self._read(platform, reference)
         return self._sources[key]
+
+    async def _read(self, platform: Platform, reference: str) -> MadeOn:
+        repository, name = image_reference(reference)
+        try:
+            found = await self.clients[repository.registry].source_image(repository, name, platform)
+        except RegistryError as error:
+            raise PublishError(
+                f"cannot read the layers of {reference}, which {platform} images were made "
+                f"on: {error}"
+            ) from None
+        folder = self.workdir / "made-on"
+        for layer in found.layers:
+            self._origins.setdefault(layer.digest, layer)
+        return MadeOn(
+            reference,
+            tuple(
+                Blob(
+                    layer.media_type,
+                    layer.digest,
+                    layer.size,
+                    folder / layer.digest.replace(":", "-"),
+                )
+                for layer in found.layers
+            ),
+            tuple(layer.diff_id for layer in found.layers),
+            found.history,
+        )
 
     async def images(
         self, containers: Mapping[tuple[Platform, str], dagger.Container]
@@ -174,15 +193,17 @@ class ReproduciblePush:
         return f"{repository.tagged(tag)}@{digest}"
 
     async def _fetch(self, blob: Blob) -> None:
+        """The blob's bytes at its path, fetched (once) from where it was made on."""
         origin = self._origins.get(blob.digest)
-        if origin is None or blob.path.exists():
-            return
-        try:
-            await self.clients[origin.repository.registry].get_blob(
-                origin.repository, blob.digest, blob.path
-            )
-        except RegistryError as error:
-            raise PublishError(f"cannot fetch the layer {blob.digest}: {error}") from None
+        async with self._reading:
+            if origin is None or blob.path.exists():
+                return
+            try:
+                await self.clients[origin.repository.registry].get_blob(
+                    origin.repository, blob.digest, blob.path
+                )
+            except RegistryError as error:
+                raise PublishError(f"cannot fetch the layer {blob.digest}: {error}") from None
 
 
 @dataclass(frozen=True)
