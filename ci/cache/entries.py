@@ -46,9 +46,6 @@ from ci.images.inputs import Credential, authenticated
 OUT = "/antrea-ci-go-cache"
 # Files Go used or wrote since the restore are newer than this (entries are stamped STAMP).
 USED_SINCE = STAMP + 86400
-# gzip's level for an entry's tar files: the fastest (a save packs over a gigabyte on the
-# engine's cores; the layers around them stay uncompressed, so nothing packs them twice).
-GZIP_LEVEL = 1
 
 
 async def cache_key(
@@ -72,24 +69,22 @@ async def cache_key(
 
 
 def _save_script(nonce: str) -> str:
-    """The shell script that writes into OUT, as the entry's gzipped tar files, what of the
-    caches the last build and test run used (build cache: the files newer than the stamp, in
-    two halves; module cache: the extracted modules of the tree's module graph and the
+    """The shell script that writes into OUT, as the entry's tar files, what of the caches
+    the last build and test run used (build cache: the files newer than the stamp, in two
+    halves; module cache: the extracted modules of the tree's module graph and the
     metadata Go reads, not the zips Go made them from), stamped, and prints the bytes of
     each cache."""
     first, second = (f"{OUT}/{name}" for name in BUILD_TARS)
     pack = f"tar -cf - --mtime=@{STAMP} --totals --null -T"
-    gzip = f"gzip -{GZIP_LEVEL} -n"
     return f"""
 # {nonce}: a save reads the volumes as they are now, never a cached copy of them.
 mkdir -p {OUT}
 cd {GO_BUILD_CACHE}
 find . -type f -newermt @{USED_SINCE} -path './[0-7]*' -print0 > /tmp/build-0
 find . -type f -newermt @{USED_SINCE} ! -path './[0-7]*' -print0 > /tmp/build-1
-rm -f /tmp/pack-failed
-({pack} /tmp/build-0 2>/tmp/build-0-total || touch /tmp/pack-failed) | {gzip} > {first} &
+{pack} /tmp/build-0 2>/tmp/build-0-total > {first} &
 first=$!
-({pack} /tmp/build-1 2>/tmp/build-1-total || touch /tmp/pack-failed) | {gzip} > {second} &
+{pack} /tmp/build-1 2>/tmp/build-1-total > {second} &
 second=$!
 cd {SOURCE_DIR}
 go list -m -f '{{{{.Dir}}}}' all | grep '^{GO_MOD_CACHE}/' | sed 's|^{GO_MOD_CACHE}/||' \\
@@ -98,23 +93,21 @@ cd {GO_MOD_CACHE}
 {{ tr '\\n' '\\0' < /tmp/module-dirs
   find cache/download -type f \\( -name '*.mod' -o -name '*.info' -o -name '*.ziphash' \\) \\
       -print0 2>/dev/null || true; }} > /tmp/module-files
-({pack} /tmp/module-files 2>/tmp/module-total || touch /tmp/pack-failed) \
-    | {gzip} > {OUT}/{MODULE_TAR}
+{pack} /tmp/module-files 2>/tmp/module-total > {OUT}/{MODULE_TAR}
 wait "$first"
 wait "$second"
-test ! -e /tmp/pack-failed
 total() {{ sed -n 's/^Total bytes written: \\([0-9]*\\).*/\\1/p' "$1"; }}
 echo "$(total /tmp/module-total) $(($(total /tmp/build-0-total) + $(total /tmp/build-1-total)))"
 """
 
 
 def _unpack_script() -> str:
-    """The shell script that unpacks an entry's gzipped tar files (mounted at ENTRY_DIR)
-    into OUT/modules and OUT/build, the three side by side."""
+    """The shell script that unpacks an entry's tar files (mounted at ENTRY_DIR) into
+    OUT/modules and OUT/build, the three side by side."""
     tars = [(MODULE_TAR, "modules"), *((name, "build") for name in BUILD_TARS)]
     lines = [f"mkdir -p {OUT}/modules {OUT}/build"]
     for number, (name, where) in enumerate(tars):
-        lines += [f"tar -xzf {ENTRY_DIR}/{name} -C {OUT}/{where} &", f"job{number}=$!"]
+        lines += [f"tar -xf {ENTRY_DIR}/{name} -C {OUT}/{where} &", f"job{number}=$!"]
     lines += [f'wait "$job{number}"' for number in range(len(tars))]
     return "\n".join(lines) + "\n"
 
@@ -281,12 +274,12 @@ class GoCache:
             entry = entry.with_file(f"{ENTRY_DIR}/{name}", copied.file(f"{OUT}/{name}"))
         for name, value in key.labels().items():
             entry = entry.with_label(name, value)
-        stored = dagger.ImageLayerCompression.Uncompressed
+        zstd = dagger.ImageLayerCompression.Zstd
         if isinstance(store, RegistryStore):
             repository = store.repository
             entry = authenticated(entry, self.credentials, repository.registry)
             for tag in (key.name, key.prefix):
-                await entry.publish(repository.tagged(tag), forced_compression=stored)
+                await entry.publish(repository.tagged(tag), forced_compression=zstd)
             where, packed = f"{repository.tagged(key.name)}", ""
         else:
             tarball = await self._write(store, key, entry)
@@ -307,9 +300,7 @@ class GoCache:
         stem = f"{key.name}-{int(saved)}"
         temporary = store.path / f".{stem}-{uuid.uuid4().hex[:8]}"
         tarball = store.path / f"{stem}.tar"
-        await entry.export(
-            f"{temporary}.tar", forced_compression=dagger.ImageLayerCompression.Uncompressed
-        )
+        await entry.export(f"{temporary}.tar", forced_compression=dagger.ImageLayerCompression.Zstd)
         digest = hashlib.sha256()
         with open(f"{temporary}.tar", "rb") as written:
             for block in iter(lambda: written.read(1 << 20), b""):

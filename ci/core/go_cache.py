@@ -4,9 +4,8 @@ An entry holds Go's module cache and build cache (test results included) as one 
 platform's compiler left them: Go cross-compiles there for every target and keys its own
 entries by GOOS/GOARCH, so one entry serves every target platform. It is an OCI image
 whose labels describe it, kept in a registry (tags) or a directory (OCI tarballs); inside,
-the two caches are gzipped tar files in uncompressed layers (an engine imports a few large
-files several times faster than Go's thousands of small ones, and writes only their
-compressed bytes; a restore unpacks them side by side).
+the two caches are tar files (an engine imports a few large files several times faster
+than Go's thousands of small ones, and a restore unpacks them side by side).
 
 An entry is named by what invalidates it: the Go image (by digest) and the platform the
 compiler runs on (the prefix: another Go or platform is never used), then the tree's
@@ -26,12 +25,12 @@ from ci.core.platforms import Platform
 from ci.core.references import ImageReferenceError, Repository, parse_repository
 
 LABEL = "org.antrea-ci.go-cache"
-FORMAT = "3"
-# Inside an entry's image: the module cache as one gzipped tar file, the build cache as two
-# (Go's subdirectories 00-7f, then the rest), each as Go laid them out.
+FORMAT = "2"
+# Inside an entry's image: the module cache as one tar file, the build cache as two (Go's
+# subdirectories 00-7f, then the rest), each as Go laid them out.
 ENTRY_DIR = "/go-cache"
-MODULE_TAR = "modules.tar.gz"
-BUILD_TARS = ("build-0.tar.gz", "build-1.tar.gz")
+MODULE_TAR = "modules.tar"
+BUILD_TARS = ("build-0.tar", "build-1.tar")
 # Files of an entry are stamped with this time (seconds since 1970): Go marks an entry it
 # uses by moving its time to now (when it is over an hour old), so after a build the files
 # still stamped so are those nobody used, and a save leaves them out.

@@ -136,14 +136,7 @@ def _with_unused_file(engine: OfflineTestBed, entry: dagger.Container) -> dagger
         .with_workdir("/unused")
         .with_exec(["sh", "-ec", f"mkdir -p ff && echo unused > {UNUSED}"])
         .with_exec(["touch", "-d", f"@{STAMP}", UNUSED])
-        .with_exec(
-            [
-                "sh",
-                "-ec",
-                f"gzip -dc {path} > /tmp/build.tar && tar -rf /tmp/build.tar {UNUSED}"
-                f" && rm {path} && gzip -c /tmp/build.tar > {path}",
-            ]
-        )
+        .with_exec(["tar", "-rf", path, UNUSED])
     )
     return entry.with_file(path, added.file(path))
 

@@ -49,7 +49,7 @@ def test_an_entry_fits_its_key_and_another_go_sum() -> None:
         ("platform", "linux/arm64", "made for platform linux/arm64, this build uses linux/amd64"),
         ("go-version", "go1.20.0", "made for Go go1.20.0, this build uses go1.26.8"),
         ("go-image", "sha256:00", "made for Go image sha256:00"),
-        ("format", "1", "it has format 1, this antrea-ci reads 3"),
+        ("format", "1", "it has format 1, this antrea-ci reads 2"),
     ],
 )
 def test_an_entry_of_another_go_platform_or_format_does_not_fit(
