@@ -23,6 +23,8 @@ import posixpath
 import shutil
 import tarfile
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -215,44 +217,52 @@ _FIELDS = ("type", "mode", "uid", "gid", "size", "link", "device", "attributes",
 
 def _entries(layer: Blob) -> dict[str, tuple[Any, ...]]:
     """The layer's entries by path (the last of a path, as extracting it leaves it)."""
+    found: dict[str, tuple[Any, ...]] = {}
+    with _read_layer(layer) as reading:
+        for entry in reading:
+            path = _path(entry.name)
+            if not path:
+                continue
+            attributes = tuple(
+                sorted(
+                    (key, value)
+                    for key, value in entry.pax_headers.items()
+                    if key.startswith("SCHILY.xattr.")
+                )
+            )
+            kind, size, link, content = entry.type, entry.size, entry.linkname, ""
+            if entry.isreg():
+                kind, content = tarfile.REGTYPE, _content_digest(reading, entry)
+            elif entry.islnk() and _path(link) in found:
+                target = found[_path(link)]
+                kind, size, link, content = tarfile.REGTYPE, target[4], "", target[8]
+            found[path] = (
+                kind,
+                entry.mode & 0o7777,
+                entry.uid,
+                entry.gid,
+                size,
+                link,
+                (entry.devmajor, entry.devminor) if entry.ischr() or entry.isblk() else (),
+                attributes,
+                content,
+            )
+    return found
+
+
+@contextmanager
+def _read_layer(layer: Blob) -> Iterator[tarfile.TarFile]:
+    """The layer's tar, read as a stream; ReproducibleError when it is not a (gzip) tar or
+    cannot be read (or what is done with it fails to read or write)."""
     if layer.media_type not in (*GZIP_LAYERS, *UNCOMPRESSED_LAYERS):
         raise ReproducibleError(f"layer {layer.digest} is {layer.media_type}, not a (gzip) tar")
-    found: dict[str, tuple[Any, ...]] = {}
     try:
         with layer.path.open("rb") as raw:
             source = gzip.GzipFile(fileobj=raw) if layer.media_type in GZIP_LAYERS else raw
             with tarfile.open(fileobj=source, mode="r|") as reading:
-                for entry in reading:
-                    path = _path(entry.name)
-                    if not path:
-                        continue
-                    attributes = tuple(
-                        sorted(
-                            (key, value)
-                            for key, value in entry.pax_headers.items()
-                            if key.startswith("SCHILY.xattr.")
-                        )
-                    )
-                    kind, size, link, content = entry.type, entry.size, entry.linkname, ""
-                    if entry.isreg():
-                        kind, content = tarfile.REGTYPE, _content_digest(reading, entry)
-                    elif entry.islnk() and _path(link) in found:
-                        target = found[_path(link)]
-                        kind, size, link, content = tarfile.REGTYPE, target[4], "", target[8]
-                    found[path] = (
-                        kind,
-                        entry.mode & 0o7777,
-                        entry.uid,
-                        entry.gid,
-                        size,
-                        link,
-                        (entry.devmajor, entry.devminor) if entry.ischr() or entry.isblk() else (),
-                        attributes,
-                        content,
-                    )
+                yield reading
     except (OSError, EOFError, zlib.error, tarfile.TarError) as error:
         raise ReproducibleError(f"layer {layer.digest} cannot be read: {error}") from None
-    return found
 
 
 def _path(name: str) -> str:
@@ -352,21 +362,17 @@ def clamp_layer(layer: Blob, epoch: int, workdir: Path) -> tuple[Blob, str]:
     extended attributes) but for its mtime, clamped to epoch, and its atime and ctime,
     dropped; PAX format, gzip at a fixed level with no name and no time. Returns the new
     blob and its diff_id (the sha256 of the uncompressed tar)."""
-    if layer.media_type not in (*GZIP_LAYERS, *UNCOMPRESSED_LAYERS):
-        raise ReproducibleError(f"layer {layer.digest} is {layer.media_type}, not a (gzip) tar")
     scratch = workdir / f"{layer.digest.replace(':', '-')}.partial"
     compressed = _Hashing(scratch.open("wb"))
+    packed = gzip.GzipFile(
+        filename="", mode="wb", fileobj=compressed, compresslevel=GZIP_LEVEL, mtime=0
+    )
+    uncompressed = _Hashing(packed)
     try:
-        with layer.path.open("rb") as raw:
-            source = gzip.GzipFile(fileobj=raw) if layer.media_type in GZIP_LAYERS else raw
-            packed = gzip.GzipFile(
-                filename="", mode="wb", fileobj=compressed, compresslevel=GZIP_LEVEL, mtime=0
-            )
-            uncompressed = _Hashing(packed)
-            with (
-                tarfile.open(fileobj=source, mode="r|") as reading,
-                tarfile.open(fileobj=uncompressed, mode="w|", format=tarfile.PAX_FORMAT) as writing,
-            ):
+        with _read_layer(layer) as reading:
+            with tarfile.open(
+                fileobj=uncompressed, mode="w|", format=tarfile.PAX_FORMAT
+            ) as writing:
                 for entry in reading:
                     entry.mtime = min(int(entry.mtime), epoch)
                     entry.pax_headers = {
@@ -377,8 +383,6 @@ def clamp_layer(layer: Blob, epoch: int, workdir: Path) -> tuple[Blob, str]:
                     content = reading.extractfile(entry) if entry.isreg() else None
                     writing.addfile(entry, content)
             packed.close()
-    except (OSError, EOFError, zlib.error, tarfile.TarError) as error:
-        raise ReproducibleError(f"layer {layer.digest} cannot be read: {error}") from None
     finally:
         compressed.target.close()
     digest = compressed.digest

@@ -7,10 +7,8 @@ from __future__ import annotations
 import asyncio
 import gzip
 import hashlib
-import io
 import json
 import sys
-import tarfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ from tests.support.fault_campaign import Campaign
 from tests.support.fault_proxy import FaultProxy, Faults
 from tests.support.inputs import antrea_checkout, fixture_antrea, ovs_tarball
 from tests.support.registry_api import MANIFEST_TYPES, exists, manifest
+from tests.support.tarballs import tar_bytes
 from tests.support.testbed import OfflineTestBed
 
 pytestmark = pytest.mark.engine
@@ -90,13 +89,8 @@ def retry_lines(err: str) -> list[str]:
 
 def layer(platform: Platform) -> bytes:
     """A gzipped tar of one small file, the same bytes on every run."""
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w") as tar:
-        data = f"fault proxy test layer for {platform}\n".encode()
-        info = tarfile.TarInfo("etc/fault-proxy")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    return gzip.compress(raw.getvalue(), mtime=0)
+    data = f"fault proxy test layer for {platform}\n".encode()
+    return gzip.compress(tar_bytes({"etc/fault-proxy": data}), mtime=0)
 
 
 async def put_blob(http: httpx.AsyncClient, registry: str, repository: str, data: bytes) -> str:

@@ -7,9 +7,7 @@ registries to the client: no mount between them."""
 from __future__ import annotations
 
 import gzip
-import io
 import json
-import tarfile
 import uuid
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from ci.release.push import registry_clients
 from ci.release.registry import digest_of
 from ci.release.reproducible import ReproduciblePush
 from tests.support.registry_api import image_blobs
+from tests.support.tarballs import tar_bytes
 from tests.support.testbed import OfflineTestBed
 
 pytestmark = pytest.mark.engine
@@ -31,13 +30,8 @@ ARM64 = Platform("linux", "arm64", "")
 
 def one_file_layer() -> tuple[bytes, bytes]:
     """A gzipped tar of one file, and the tar."""
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w") as archive:
-        data = f"made on {uuid.uuid4().hex}\n".encode()
-        info = tarfile.TarInfo("etc/made-on")
-        info.size = len(data)
-        archive.addfile(info, io.BytesIO(data))
-    return gzip.compress(raw.getvalue(), mtime=0), raw.getvalue()
+    tar = tar_bytes({"etc/made-on": f"made on {uuid.uuid4().hex}\n".encode()})
+    return gzip.compress(tar, mtime=0), tar
 
 
 def written(path: Path, content: bytes, media_type: str) -> Blob:
